@@ -1,0 +1,1 @@
+"""Click command families, one module each, loaded lazily by ``dsobridge.cli``."""
