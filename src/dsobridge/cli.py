@@ -25,6 +25,7 @@ _ROOT_COMMANDS: dict[str, str] = {
     "show": "sync:show_command",
     "report": "report:report",
     "demo": "demo:demo",
+    "webhook": "webhook:webhook",
 }
 
 
