@@ -1,0 +1,45 @@
+"""Over a real loopback socket: 100 sequential calls use ONE TCP connection (counted by the server)."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from dsobridge.dynaccount import DynaccountClient, RetryPolicy
+from dsobridge.dynaccount.signing import compute_hash, split_v5_body
+from dsobridge.sandbox import LoopbackServer
+
+SECRET = "0123456789abcdef0123456789abcdef01234567"
+KEY = "b" * 40
+
+
+async def endpoint(request: Request) -> Response:
+    body = await request.body()
+    signed, received = split_v5_body(body)
+    query = request.scope["query_string"].decode()
+    url = request.headers["host"] + request.scope["raw_path"].decode() + (f"?{query}" if query else "")
+    if received != compute_hash(url, signed, SECRET):
+        return Response(json.dumps({"error": {"hash": "Invalid hash"}}), 401, media_type="application/json")
+    offset = int(query.rsplit("limit=", 1)[1].split("%2C")[0]) if "limit=" in query else 0
+    rows = [{"id": offset + i + 1, "total_amount": 100.25} for i in range(10 if offset < 30 else 3)]
+    return Response(json.dumps({"result": rows}), media_type="application/json")
+
+
+app = Starlette(routes=[Route("/{path:path}", endpoint, methods=["POST", "GET"])])
+
+
+def test_hundred_calls_one_connection() -> None:
+    with LoopbackServer(app) as server:
+        with DynaccountClient(1234, KEY, SECRET, base_url=server.url, retry=RetryPolicy.never()) as client:
+            for i in range(98):
+                rows = client.get("debtor_invoice", where={"module_id_": i})
+                assert len(rows) == 10
+            rows = list(client.iter_rows("debtor_invoice", page_size=10))  # 4 pages: 10, 10, 10, 3
+            assert [r["id"] for r in rows] == list(range(1, 34))
+            assert str(rows[-1]["total_amount"]) == "100.25"
+            assert client.requests_sent == 102
+        assert server.connections == 1

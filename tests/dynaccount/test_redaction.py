@@ -1,0 +1,85 @@
+"""The API key (in the URL path) and the secret never reach a log record, an exception text or a repr."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx2
+import pytest
+from dynaccount_testkit import API_ID, API_SECRET, FakeDynaccount, Reply, ok
+
+from dsobridge.dynaccount import DynaccountClient, DynaccountError, RetryPolicy
+from dsobridge.dynaccount.redact import redact_path
+
+KEY = "deadbeef" * 5
+
+
+def _texts(record: logging.LogRecord) -> list[str]:
+    out = [record.getMessage(), str(record.args)]
+    out += [str(v) for v in vars(record).values()]
+    if record.exc_info and record.exc_info[1] is not None:
+        out.append(repr(record.exc_info[1]))
+    return out
+
+
+def _assert_clean(*texts: str) -> None:
+    for text in texts:
+        assert KEY not in text
+        assert API_SECRET not in text
+        assert KEY[:20] not in text
+
+
+def test_nothing_secret_in_logs_errors_or_reprs(fake: FakeDynaccount, make_client, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.reply(
+        ok([{"id": 1}]),
+        Reply(500, {"error": {"server": f"failed on /v5/{API_ID}/{KEY}/get/debtor/json/"}}),
+        Reply(500, {"error": {"server": f"echo {KEY}"}}),
+        Reply(400, {"error": {"name": f"bad {API_SECRET}"}}),
+        Reply(200, f"<html>{KEY}</html>"),
+    )
+    client = make_client(api_key=KEY, retry=RetryPolicy(attempts=2))
+    errors: list[DynaccountError] = []
+    assert client.get("debtor", where={"name": "x"}) == [{"id": 1}]
+    with pytest.raises(DynaccountError) as info:
+        client.get("debtor")
+    errors.append(info.value)
+    for call in (lambda: client.put("debtor", 0, {"name": ""}), lambda: client.put("debtor", 1, {})):
+        with pytest.raises(DynaccountError) as info:
+            call()
+        errors.append(info.value)
+    wrong = make_client(api_key=KEY, api_secret="f" * 40, retry=RetryPolicy.never())
+    with pytest.raises(DynaccountError) as info:
+        wrong.get("debtor")
+    errors.append(info.value)
+    assert caplog.records, "the client and httpx2 must have logged something"
+    assert any("/v5/1234/***/get/debtor/json/" in r.getMessage() for r in caplog.records)
+    for record in caplog.records:
+        _assert_clean(*_texts(record))
+    for exc in errors:
+        _assert_clean(str(exc), repr(exc), str(exc.error), str(exc.args))
+    _assert_clean(repr(client), str(vars(client)), repr(RetryPolicy()))
+
+
+def test_transport_error_text_is_clean(caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    class Boom(httpx2.BaseTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            raise httpx2.ReadError(f"connection reset while reading {request.url}")
+
+    client = DynaccountClient(API_ID, KEY, API_SECRET, transport=Boom(), retry=RetryPolicy(attempts=2))
+    with pytest.raises(DynaccountError) as info:
+        client.get("debtor")
+    _assert_clean(str(info.value), repr(info.value))
+    assert "/v5/1234/***/get/debtor/json/" in str(info.value)
+    assert info.value.__cause__ is None
+    for record in caplog.records:
+        _assert_clean(*_texts(record))
+
+
+def test_redact_path() -> None:
+    assert redact_path(f"POST http://h/v5/1234/{KEY}/get/debtor/json/?a=1") == (
+        "POST http://h/v5/1234/***/get/debtor/json/?a=1"
+    )
+    assert redact_path(f"/prefix/v7/99/{KEY}/") == "/prefix/v7/99/***/"
