@@ -1,0 +1,121 @@
+"""``dsobridge sandbox dynaccount serve|seed``: run or fill the local Dynaccount emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import click
+
+
+def _date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD") from None
+
+
+@click.group()
+def dynaccount() -> None:
+    """The local Dynaccount sandbox (API v5/v7 over SQLite)."""
+
+
+@dynaccount.command()
+@click.option("--port", type=int, default=8081, show_default=True, help="TCP port (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file (default: a temporary, freshly seeded demo company).",
+)
+@click.option("--today", help="Sandbox clock, YYYY-MM-DD (default: the stored clock or today).")
+@click.option(
+    "--debtors", type=int, default=300, show_default=True, help="Demo size when seeding a new database."
+)
+@click.option(
+    "--invoices", type=int, default=5000, show_default=True, help="Demo size when seeding a new database."
+)
+@click.option(
+    "--api-key", envvar="DSOBRIDGE_SANDBOX_API_KEY", help="Fixed API_KEY (default: random per run)."
+)
+@click.option(
+    "--api-secret", envvar="DSOBRIDGE_SANDBOX_API_SECRET", help="Fixed API_SECRET (default: random per run)."
+)
+def serve(
+    port: int,
+    host: str,
+    db: Path | None,
+    today: str | None,
+    debtors: int,
+    invoices: int,
+    api_key: str | None,
+    api_secret: str | None,
+) -> None:
+    """Serve the sandbox API; prints API_ID=…, API_KEY=…, API_SECRET=… and the base URL.
+
+    The key and secret are random for each run unless given (options or environment variables); they are
+    never stored in the database.
+    """
+    from dsobridge.sandbox import LoopbackServer
+    from dsobridge.sandbox.dynaccount import Credentials, DynaccountSandbox
+    from dsobridge.sandbox.dynaccount.sandbox import temporary_db
+
+    if (api_key or api_secret) and not (api_key and api_secret and api_key.isascii() and api_key.isalnum()):
+        raise click.BadParameter("give both --api-key (letters and digits) and --api-secret")
+    fresh = db is None
+    sb = DynaccountSandbox(db or temporary_db(), today=_date(today))
+    if api_key and api_secret:
+        sb.credentials = Credentials(sb.credentials.api_id, api_key, api_secret)
+    if fresh:
+        sb.seed(debtors=debtors, invoices=invoices, seed=1)
+    server = LoopbackServer(sb.app, host=host, port=port).start()
+    creds = sb.credentials
+    click.echo(f"API_ID={creds.api_id}")
+    click.echo(f"API_KEY={creds.api_key}")
+    click.echo(f"API_SECRET={creds.api_secret}")
+    click.echo(f"BASE_URL=http://{host}:{server.port}")
+    click.echo(
+        f"Dynaccount sandbox on http://{host}:{server.port} (clock {sb.today}); Ctrl-C to stop.", err=True
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        sb.close()
+
+
+@dynaccount.command()
+@click.option(
+    "--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="SQLite file to (re)fill."
+)
+@click.option("--debtors", type=int, default=300, show_default=True)
+@click.option("--invoices", type=int, default=5000, show_default=True)
+@click.option(
+    "--seed",
+    "seed_value",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Random seed (same seed, same company).",
+)
+@click.option("--today", help="Sandbox clock, YYYY-MM-DD (default: today).")
+def seed(db: Path, debtors: int, invoices: int, seed_value: int, today: str | None) -> None:
+    """Build a deterministic Danish company in DB (replaces its data, keeps its API_ID)."""
+    from dsobridge.sandbox.dynaccount import DynaccountSandbox
+
+    if debtors < 1 or invoices < 0:
+        raise click.BadParameter("need --debtors ≥ 1 and --invoices ≥ 0")
+    started = time.perf_counter()
+    with DynaccountSandbox(db, today=_date(today) or dt.date.today()) as sb:
+        counts = sb.seed(debtors=debtors, invoices=invoices, seed=seed_value)
+        click.echo(
+            f"Seeded {counts['debtor']} debtors, {counts['debtor_invoice']} invoices, "
+            f"{counts['debtor_creditnote']} credit notes, {counts['payments']} payments "
+            f"in {time.perf_counter() - started:.1f} s (clock {sb.today})."
+        )

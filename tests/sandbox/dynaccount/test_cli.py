@@ -1,0 +1,87 @@
+"""``dsobridge sandbox dynaccount seed|serve``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dsobridge.cli import cli
+from dsobridge.dynaccount import DynaccountClient
+from dsobridge.sandbox.dynaccount import DynaccountSandbox
+
+
+def test_seed_command_fills_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "company.sqlite3"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "sandbox",
+            "dynaccount",
+            "seed",
+            "--db",
+            str(db),
+            "--debtors",
+            "15",
+            "--invoices",
+            "120",
+            "--seed",
+            "4",
+            "--today",
+            "2026-11-20",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Seeded 15 debtors, 120 invoices,")
+    with DynaccountSandbox(db) as sb:
+        assert str(sb.today) == "2026-11-20"
+        with sb.store.lock:
+            assert sb.store.conn.execute("SELECT count(*) FROM debtor").fetchone()[0] == 15
+        creds = sb.credentials
+    with DynaccountSandbox(db) as again:
+        assert again.credentials.api_id == creds.api_id  # the API_ID is kept in the database
+        assert again.credentials.api_secret != creds.api_secret  # secrets are never written to it
+    assert creds.api_secret.encode() not in db.read_bytes()
+    bad = CliRunner().invoke(cli, ["sandbox", "dynaccount", "seed", "--db", str(db), "--debtors", "0"])
+    assert bad.exit_code != 0
+
+
+def test_serve_prints_credentials_and_answers(tmp_path: Path) -> None:
+    db = tmp_path / "serve.sqlite3"
+    with DynaccountSandbox(db) as sb:
+        sb.seed(debtors=5, invoices=30, seed=1)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from dsobridge.cli import main; main()",
+            "sandbox",
+            "dynaccount",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            str(db),
+            "--api-key",
+            "f" * 40,
+            "--api-secret",
+            "e" * 40,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = dict(proc.stdout.readline().strip().split("=", 1) for _ in range(4))
+        assert set(lines) == {"API_ID", "API_KEY", "API_SECRET", "BASE_URL"}
+        assert (lines["API_KEY"], lines["API_SECRET"]) == ("f" * 40, "e" * 40)
+        with DynaccountClient(
+            lines["API_ID"], lines["API_KEY"], lines["API_SECRET"], base_url=lines["BASE_URL"]
+        ) as c:
+            assert len(c.get("debtor", select=["id"])) == 5
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
