@@ -1,0 +1,294 @@
+"""``dsobridge demo``: both sandboxes on loopback, a realistic company, STOCK then DELTA sync, unattended."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import tempfile
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.rule import Rule
+from rich.table import Table
+
+DEMO_LOGIN = "demo"
+
+
+def _config_text(dyn_url: str, api_id: int, mydso_url: str, state: Path) -> str:
+    return f"""\
+[dynaccount]
+api_id = {api_id}
+base_url = "{dyn_url}"
+page_size = 1000
+
+[mydso]
+base_url = "{mydso_url}"
+login = "{DEMO_LOGIN}"
+
+[sync]
+state = "{state}"
+
+[filters]
+exclude_groups = ["Koncern"]
+"""
+
+
+def ledger_open_items(http: Any, mydso_url: str) -> dict[str, Decimal]:
+    """The My DSO Manager sandbox ledger's open items: item key → open amount."""
+    response = http.get(f"{mydso_url}/ledger/items", params={"status": "open"})
+    response.raise_for_status()
+    body = response.json()
+    rows = body.get("items", body) if isinstance(body, dict) else body
+    return {r["item_key"]: Decimal(r["amount_open"]) for r in rows}
+
+
+def dynaccount_open_items(source: Any, mapper: Any) -> dict[str, Decimal]:
+    """Dynaccount's open items by the open-item rule (included debtors only): item key → remaining."""
+    from dsobridge.sync.extract import Extractor
+    from dsobridge.sync.openitems import open_items
+
+    extractor = Extractor(source)
+    included = {}
+    for row in extractor.debtors():
+        info = mapper.debtor_info(row)
+        included[info.number] = not info.excluded
+    return {
+        item.unique_key: item.remaining
+        for item in open_items(
+            matches=extractor.open_matches(),
+            invoices=extractor.open_invoices(),
+            creditnotes=extractor.open_creditnotes(),
+            payments=extractor.open_payments(),
+        )
+        if included.get(item.debtor)
+    }
+
+
+def compare(console: Console, expected: dict[str, Decimal], actual: dict[str, Decimal]) -> bool:
+    missing = sorted(set(expected) - set(actual))
+    extra = sorted(set(actual) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(actual) if expected[k] != actual[k])
+    total_e = sum(expected.values(), Decimal(0))
+    total_a = sum(actual.values(), Decimal(0))
+    ok = not (missing or extra or wrong)
+    mark = "[green]identical[/green]" if ok else "[red]DIFFERENT[/red]"
+    console.print(
+        f"open items: Dynaccount {len(expected)} (Σ {total_e}) · "
+        f"My DSO Manager ledger {len(actual)} (Σ {total_a}) "
+        f"→ {mark}"
+    )
+    for label, keys in (("missing at My DSO Manager", missing), ("extra", extra), ("amount differs", wrong)):
+        if keys:
+            console.print(f"  {label}: {len(keys)} e.g. {keys[:5]}", markup=False)
+    return ok
+
+
+def _run_table(result: Any) -> Table:
+    from dsobridge.sync.report import result_table
+
+    return result_table(result)
+
+
+@click.command("demo")
+@click.option(
+    "--serve", is_flag=True, help="Afterwards keep both sandboxes and the ledger page up until Ctrl-C."
+)
+@click.option("--debtors", type=int, default=300, show_default=True)
+@click.option("--invoices", type=int, default=5000, show_default=True)
+@click.option(
+    "--days", type=int, default=30, show_default=True, help="How far the clock moves before the DELTA."
+)
+@click.option(
+    "--history", "history_months", type=int, default=6, show_default=True, help="Months of history."
+)
+@click.option(
+    "--workdir", type=click.Path(file_okay=False, path_type=Path), help="Keep files here (default: temp)."
+)
+def demo(
+    serve: bool, debtors: int, invoices: int, days: int, history_months: int, workdir: Path | None
+) -> None:
+    """Run the whole product on local sandboxes: seed, STOCK sync with history, 30 days later a DELTA sync."""
+    from dsobridge.commands.report import aging_table, dso_table
+    from dsobridge.sandbox import LoopbackServer
+    from dsobridge.sandbox.dynaccount import DynaccountSandbox
+    from dsobridge.sandbox.mydso import MyDsoSandbox
+    from dsobridge.sync.config import load_config
+    from dsobridge.sync.delivery import Endpoints
+    from dsobridge.sync.engine import SyncOptions
+    from dsobridge.sync.mapping import Mapper
+    from dsobridge.sync.measures import receivable_items
+    from dsobridge.sync.runner import run_sync
+
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=150)
+    started = time.monotonic()
+    work = workdir or Path(tempfile.mkdtemp(prefix="dsobridge-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    today = date.today()
+    password = os.environ.get("DSOBRIDGE_DEMO_PASSWORD") or secrets.token_urlsafe(16)
+
+    console.print(Rule("dsobridge demo"))
+    console.print(f"working directory: {work}", markup=False)
+    dyn_sb = DynaccountSandbox(work / "dynaccount.sqlite3", today=today)
+    dso_sb = MyDsoSandbox(work / "mydso.sqlite3", accounts={DEMO_LOGIN: password}, today=today)
+    with LoopbackServer(dyn_sb.app) as dyn_srv, LoopbackServer(dso_sb.app) as dso_srv:
+        console.print(f"Dynaccount sandbox      {dyn_srv.url}  (API v5, signed requests)")
+        console.print(f"My DSO Manager sandbox  {dso_srv.url}  (import API, ledger)")
+        t = time.monotonic()
+        counts = dyn_sb.seed(debtors=debtors, invoices=invoices, seed=1)
+        console.print(
+            f"seeded a company as of {today}: "
+            + ", ".join(f"{n} {t}" for t, n in counts.items() if n)
+            + f" ({time.monotonic() - t:.1f} s)",
+            markup=False,
+        )
+
+        config_path = work / "dsobridge.toml"
+        config_path.write_text(
+            _config_text(dyn_srv.url, dyn_sb.credentials.api_id, dso_srv.url, work / "state.sqlite3"),
+            encoding="utf-8",
+        )
+        env = {
+            "DSOBRIDGE_DYNACCOUNT_API_KEY": dyn_sb.credentials.api_key,
+            "DSOBRIDGE_DYNACCOUNT_API_SECRET": dyn_sb.credentials.api_secret,
+            "DSOBRIDGE_MYDSO_PASSWORD": password,
+        }
+        config = load_config(config_path, env=env)
+        mapper = Mapper(config.mapping, config.users)
+        import httpx2
+
+        http = httpx2.Client(auth=httpx2.BasicAuth(DEMO_LOGIN, password), timeout=60)
+        ok = True
+
+        def check() -> bool:
+            with Endpoints(config) as ends:
+                expected = dynaccount_open_items(ends.source, mapper)
+            return compare(console, expected, ledger_open_items(http, dso_srv.url))
+
+        # --- STOCK with history -----------------------------------------------------------------------------
+        console.print(Rule(f"1. STOCK sync with {history_months} months of history"))
+        result = run_sync(config, SyncOptions(mode="stock", history_months=history_months), today=today)
+        console.print(_run_table(result))
+        console.print(
+            f"balance check: {'OK' if result.balance_ok else 'FAILED'} on {result.balance_checked} debtors · "
+            f"{result.open_count} open items · {result.requests} Dynaccount requests · "
+            f"{result.duration:.1f} s",
+            markup=False,
+        )
+        if result.exit_code != 0:
+            console.print(f"[red]sync failed:[/red] {result.error}")
+            sys.exit(1)
+        ok &= check()
+
+        # --- 30 days later ----------------------------------------------------------------------------------
+        console.print(Rule(f"2. {days} days later: new invoices, payments, a credit note"))
+        moved = dyn_sb.advance(days)
+        dso_sb.today = dyn_sb.today
+        console.print(
+            f"Dynaccount clock now {dyn_sb.today}: " + ", ".join(f"{n} {t}" for t, n in moved.items() if n),
+            markup=False,
+        )
+        result = run_sync(config, SyncOptions(mode="delta"), today=dyn_sb.today)
+        console.print(_run_table(result))
+        if result.exit_code != 0:
+            console.print(f"[red]sync failed:[/red] {result.error}")
+            sys.exit(1)
+        ok &= check()
+
+        cleared = http.get(f"{dso_srv.url}/ledger/items", params={"status": "cleared"}).json()
+        cleared_rows = cleared.get("items", cleared) if isinstance(cleared, dict) else cleared
+        recent = sorted(
+            (r for r in cleared_rows if r.get("payment_date") and r["payment_date"] > today.isoformat()),
+            key=lambda r: r["payment_date"],
+            reverse=True,
+        )
+        table = Table(
+            title=f"cleared by the DELTA sync ({len(recent)} items, latest 10)", title_justify="left"
+        )
+        for name in ("item", "client", "type", "number", "issued", "due", "amount", "paid on"):
+            table.add_column(name)
+        for r in recent[:10]:
+            table.add_row(
+                r["item_key"],
+                r["client_code"],
+                r["item_type"],
+                r["item_number"],
+                r["issue_date"],
+                r["due_date"],
+                f"{r['amount_initial']} {r['currency']}",
+                r["payment_date"],
+            )
+        console.print(table)
+
+        # --- measures ---------------------------------------------------------------------------------------
+        console.print(Rule("3. receivables as of the new date"))
+        with Endpoints(config) as ends:
+            items = receivable_items(ends.source, mapper=mapper)
+        console.print(
+            aging_table(items, dyn_sb.today, title=f"aging by due date as of {dyn_sb.today} (Dynaccount)")
+        )
+        console.print(dso_table(items, dyn_sb.today, title=f"DSO as of {dyn_sb.today} (Dynaccount)"))
+        ledger_dso = http.get(f"{dso_srv.url}/ledger/dso", params={"as_of": dyn_sb.today.isoformat()})
+        if ledger_dso.status_code == 200:
+            console.print(ledger_dso_table(ledger_dso.json()))
+        console.print(
+            f"connections accepted: Dynaccount {dyn_srv.connections}, My DSO Manager {dso_srv.connections}",
+            markup=False,
+        )
+        console.print(
+            Rule(f"done in {time.monotonic() - started:.1f} s · ledgers {'agree' if ok else 'DISAGREE'}")
+        )
+        if serve:
+            chosen = (
+                "the password in $DSOBRIDGE_DEMO_PASSWORD"
+                if os.environ.get("DSOBRIDGE_DEMO_PASSWORD")
+                else (
+                    "a random password, not shown (set DSOBRIDGE_DEMO_PASSWORD before "
+                    "`dsobridge demo --serve` to choose it)"
+                )
+            )
+            console.print(f"Dynaccount sandbox:       {dyn_srv.url}", markup=False)
+            console.print(f"My DSO Manager sandbox:   {dso_srv.url}", markup=False)
+            console.print(
+                f"ledger web page:          {dso_srv.url}/  (login {DEMO_LOGIN!r}, {chosen})", markup=False
+            )
+            console.print(f"ledger JSON:              {dso_srv.url}/ledger/items?status=open", markup=False)
+            console.print("Ctrl-C to stop.")
+            try:
+                while True:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                console.print("stopped.")
+        http.close()
+    dyn_sb.close()
+    dso_sb.close()
+    sys.exit(0 if ok else 1)
+
+
+def ledger_dso_table(body: Any, months: int = 7) -> Table:
+    """The monthly DSO history My DSO Manager (sandbox) computes from what the sync delivered."""
+    table = Table(
+        title=f"DSO history at My DSO Manager (sandbox ledger, {body.get('currency', '')})",
+        title_justify="left",
+    )
+    for name in ("month end", "sales", "receivables", "countback DSO", "best possible", "ADD", "CEI %"):
+        table.add_column(name, justify="left" if name == "month end" else "right")
+    for point in (body.get("history") or [])[-months:]:
+        bound = "≥ " if point.get("lower_bound") else ""
+        table.add_row(
+            point["as_of"],
+            point["sales"],
+            point["receivables"],
+            f"{bound}{point['countback_dso']} d",
+            f"{point['best_possible_dso']['countback']} d",
+            f"{point['add']['countback']} d",
+            point.get("cei") or "",
+        )
+    return table

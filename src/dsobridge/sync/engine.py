@@ -1,0 +1,668 @@
+"""One sync run: extract → open-item rule → map → guards → deliver → record.
+
+Order of a run:
+
+1. take the run lock (a second run is refused);
+2. extract, streaming, into on-disk spools: debtors (clients, debtor contacts), contact persons, users from
+   the config, then the open items (matches first, then invoices, credit notes, payments); also the items
+   open at the last delivery and now settled, with their payment date; with ``history``, the items settled
+   in the last N months;
+3. check the balance invariant and the guards; nothing has been sent yet, so a refusal changes nothing;
+4. deliver clients → contacts → users → items; after each accepted file, record its rows, its report and
+   the run's counts in ONE state transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+from dsobridge.sync.config import FILE_KINDS
+from dsobridge.sync.extract import ExtractionError, Extractor, RowSource
+from dsobridge.sync.guards import GuardRefusal, check_drop, check_stock_complete
+from dsobridge.sync.mapping import DebtorInfo, Mapper, row_hash
+from dsobridge.sync.openitems import Mismatch, check_balances, open_items, to_date
+from dsobridge.sync.spool import Spool
+from dsobridge.sync.state import Delivered, Locked, StateStore
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_REFUSED = 3
+
+
+class Sink(Protocol):
+    """Where files go: ``dsobridge.sync.delivery.MyDsoSink`` or a test double. Returns an import report
+    (``success, added, updated, unchanged, cleared, rejected, rows, raw``); raises on refusal."""
+
+    def deliver(
+        self,
+        kind: str,
+        rows: Iterable[dict[str, Any]],
+        *,
+        columns: tuple[str, ...],
+        stock: bool | None = None,
+        replace_users_association: bool | None = None,
+    ) -> Any: ...
+
+
+class Progress(Protocol):
+    def stage(self, name: str) -> None: ...
+    def advance(self, name: str, n: int = 1) -> None: ...
+
+
+class _NoProgress:
+    def stage(self, name: str) -> None:
+        pass
+
+    def advance(self, name: str, n: int = 1) -> None:
+        pass
+
+
+@dataclass
+class SyncOptions:
+    mode: str = "stock"  # stock | delta
+    only: frozenset[str] = frozenset(FILE_KINDS)
+    dry_run: bool = False
+    force: bool = False
+    allow_mismatch: bool = False
+    history_months: int = 0
+    export_dir: Path | None = None  # write the files there instead of sending them (implies a dry run)
+
+
+@dataclass
+class FileResult:
+    """One delivered (or, in a dry run, planned) file."""
+
+    label: str  # clients, contacts, users, items, items (settled), items (history)
+    kind: str
+    mode: str  # STOCK | DELTA | "" (not items)
+    rows: int
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    cleared: int = 0
+    rejected: int = 0
+    sent: bool = False
+    path: str | None = None
+    rejected_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    run_id: int | None
+    mode: str
+    status: str  # success | failed | refused | dry-run
+    exit_code: int
+    files: list[FileResult] = field(default_factory=list)
+    mismatches: list[Mismatch] = field(default_factory=list)
+    balance_checked: int = 0
+    open_count: int = 0
+    open_total: Decimal = Decimal("0.00")
+    skipped_clients: list[str] = field(default_factory=list)
+    excluded_debtors: int = 0
+    rows_read: dict[str, int] = field(default_factory=dict)
+    requests: int | None = None
+    duration: float = 0.0
+    error: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def balance_ok(self) -> bool:
+        return not self.mismatches
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "files": [vars(f) for f in self.files],
+            "balance": {
+                "ok": self.balance_ok,
+                "debtors_checked": self.balance_checked,
+                "mismatches": [
+                    {"debtor": m.debtor, "balance": str(m.balance), "open_items": str(m.open_items)}
+                    for m in self.mismatches
+                ],
+            },
+            "open_items": {"count": self.open_count, "total": str(self.open_total)},
+            "skipped_clients": self.skipped_clients,
+            "excluded_debtors": self.excluded_debtors,
+            "rows_read": self.rows_read,
+            "requests": self.requests,
+            "duration_s": round(self.duration, 3),
+            "error": self.error,
+            "messages": self.messages,
+        }
+
+
+@dataclass
+class _Planned:
+    label: str
+    kind: str
+    spool: Spool
+    stock: bool | None = None
+    replace_users: bool | None = None
+    close_missing: bool = False
+
+    @property
+    def mode(self) -> str:
+        if self.kind != "items":
+            return ""
+        return "STOCK" if self.stock else "DELTA"
+
+
+def _months_back(day: date, months: int) -> date:
+    month = day.month - months
+    year = day.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _row_json(row: dict[str, Any]) -> str:
+    return json.dumps(row, default=str, separators=(",", ":"), sort_keys=True)
+
+
+_AMOUNT_COLUMNS = (
+    "item_amount_initial_inc_tax",
+    "item_amount_initial",
+    "item_amount_remaining_inc_tax",
+    "item_amount_remaining",
+)
+
+
+def _row_from_json(text: str) -> dict[str, Any]:
+    row = json.loads(text)
+    for c in _AMOUNT_COLUMNS:
+        if row.get(c) not in (None, ""):
+            row[c] = Decimal(str(row[c]))
+    for c in ("item_date_issue", "item_date_due", "item_date_payment"):
+        value = row.get(c)
+        if isinstance(value, str) and len(value) == 10 and value[4] == "-":
+            with contextlib.suppress(ValueError):
+                row[c] = date.fromisoformat(value)
+    return row
+
+
+class SyncEngine:
+    """Runs syncs from a row source (the Dynaccount client) to a sink (My DSO Manager), with a state store."""
+
+    def __init__(
+        self,
+        source: RowSource,
+        sink: Sink,
+        state: StateStore,
+        *,
+        mapper: Mapper | None = None,
+        page_size: int = 1000,
+        max_drop: Decimal = Decimal("0.30"),
+        today: date | None = None,
+        progress: Progress | None = None,
+        lock_timeout: float = 0.0,
+        after_delivery: Callable[[str], None] | None = None,
+        prefetch: bool = True,
+    ) -> None:
+        self.source = source
+        self.sink = sink
+        self.state = state
+        self.mapper = mapper or Mapper()
+        self.page_size = page_size
+        self.max_drop = max_drop
+        self.today = today
+        self.progress = progress or _NoProgress()
+        self.lock_timeout = lock_timeout
+        self.after_delivery = after_delivery  # test hook: called after a file is accepted, before its commit
+        self.prefetch = prefetch  # read Dynaccount pages a little ahead in a background thread
+
+    # ------------------------------------------------------------------------------------------------------
+    def run(self, options: SyncOptions | None = None) -> RunResult:
+        options = options or SyncOptions()
+        started = time.monotonic()
+        mode = options.mode.lower()
+        if mode not in ("stock", "delta"):
+            raise ValueError(f"mode must be 'stock' or 'delta', not {options.mode!r}")
+        result = RunResult(run_id=None, mode=mode, status="failed", exit_code=EXIT_FAILED)
+        try:
+            self.state.acquire_lock(timeout=self.lock_timeout)
+        except Locked as exc:
+            result.status, result.exit_code, result.error = "refused", EXIT_REFUSED, str(exc)
+            return result
+        spools: list[Any] = []  # anything with close(): spools and prepared bodies
+        try:
+            result.run_id = self.state.start_run(
+                mode,
+                dry_run=options.dry_run or options.export_dir is not None,
+                history_months=options.history_months,
+            )
+            try:
+                self._run(options, mode, result, spools)
+            except ExtractionError as exc:
+                result.status, result.exit_code = "failed", EXIT_FAILED
+                result.error = f"extraction incomplete, nothing sent: {exc}"
+            except GuardRefusal as exc:
+                result.status, result.exit_code, result.error = "refused", EXIT_REFUSED, str(exc)
+            except Exception as exc:
+                result.status, result.exit_code = "failed", EXIT_FAILED
+                result.error = _describe(exc)
+            result.duration = time.monotonic() - started
+            result.requests = getattr(self.source, "requests_sent", None)
+            self.state.finish_run(
+                result.run_id,
+                status=result.status,
+                exit_code=result.exit_code,
+                error=result.error,
+                open_count=result.open_count,
+                open_total=result.open_total,
+                balance_ok=result.balance_ok,
+                mismatches=[[m.debtor, str(m.balance), str(m.open_items)] for m in result.mismatches],
+            )
+        finally:
+            for spool in spools:
+                spool.close()
+            self.state.release_lock()
+        return result
+
+    # ------------------------------------------------------------------------------------------------------
+    def _run(self, options: SyncOptions, mode: str, result: RunResult, spools: list[Any]) -> None:
+        today = self.today or date.today()
+        mapper = self.mapper
+        extractor = Extractor(self.source, page_size=self.page_size, prefetch=self.prefetch)
+        stock = mode == "stock"
+        only = options.only
+
+        def spool() -> Spool:
+            s = Spool()
+            spools.append(s)
+            return s
+
+        # --- clients and debtor contacts ---------------------------------------------------------------
+        client_hashes = self.state.hashes("clients")
+        contact_hashes = self.state.hashes("contacts")
+        clients, contacts = spool(), spool()
+        debtors: dict[str, DebtorInfo] = {}
+        debtor_by_id: dict[int, str] = {}
+        has_collection: set[str] = set()
+        contact_keys: set[str] = set()
+        skipped: list[str] = []
+        self.progress.stage("debtors")
+        for debtor in extractor.debtors():
+            self.progress.advance("debtors")
+            info = mapper.debtor_info(debtor)
+            debtor_by_id[int(debtor.get("id") or 0)] = info.number
+            if info.excluded:
+                result.excluded_debtors += 1
+                debtors[info.number] = info
+                continue
+            try:
+                row = mapper.client(debtor)
+                if not row.get("client_business_name"):
+                    raise ValueError("no name")
+            except (ValueError, KeyError, IndexError) as exc:
+                skipped.append(info.number)
+                result.messages.append(f"debtor {info.number} skipped: {exc}")
+                continue
+            debtors[info.number] = info
+            key, digest = row["client_code"], row_hash(row)
+            if stock or client_hashes.get(key) != digest:
+                clients.add(row, key, digest)
+            for contact in mapper.debtor_contacts(debtor):
+                if contact.get("contact_collection"):
+                    has_collection.add(info.number)
+                self._add_contact(contacts, contact, contact_hashes, stock, contact_keys)
+
+        self.progress.stage("contacts")
+        card_debtor: dict[int, str] = {}  # contact (card) id → debtor number
+        for row in extractor.contacts():
+            self.progress.advance("contacts")
+            number = str(row.get("module_id_") or "") or debtor_by_id.get(int(row.get("module_id") or 0), "")
+            if number:
+                card_debtor[int(row.get("id") or 0)] = number
+        for row in extractor.contact_persons():
+            self.progress.advance("contacts")
+            number = card_debtor.get(int(row.get("contact_id") or 0), "")
+            info = debtors.get(number)
+            if info is None or info.excluded:
+                continue
+            contact = mapper.contact_row(row, info.client_code)
+            if contact is None or mapper.contact_key(contact) in contact_keys:
+                continue  # a person already sent as the debtor's attention person
+            if number not in has_collection:
+                contact["contact_collection"] = True
+                has_collection.add(number)
+            self._add_contact(contacts, contact, contact_hashes, stock, contact_keys)
+        del card_debtor, contact_keys
+        del debtor_by_id
+
+        users = spool()
+        user_hashes = self.state.hashes("users")
+        for row in mapper.user_rows(debtors):
+            key, digest = mapper.user_key(row), row_hash(row)
+            if stock or user_hashes.get(key) != digest:
+                users.add(row, key, digest)
+
+        # --- open items ------------------------------------------------------------------------------------
+        open_hashes = self.state.open_item_hashes()  # key → hash of the items open at the destination
+        items = spool()
+        sums: dict[str, Decimal] = {}
+        seen: set[str] = set()
+        unknown_debtors: set[str] = set()
+        open_total = Decimal("0.00")
+        self.progress.stage("items")
+
+        def counted(rows: Iterable[Any]) -> Iterable[Any]:
+            for r in rows:
+                self.progress.advance("items")
+                yield r
+
+        for item in open_items(
+            matches=counted(extractor.open_matches()),
+            invoices=counted(extractor.open_invoices()),
+            creditnotes=counted(extractor.open_creditnotes()),
+            payments=counted(extractor.open_payments()),
+        ):
+            info = debtors.get(item.debtor)
+            if info is None:
+                unknown_debtors.add(item.debtor)
+                continue
+            if info.excluded:
+                continue
+            sums[item.debtor] = sums.get(item.debtor, Decimal("0.00")) + item.remaining
+            row = mapper.item(item, info)
+            key, digest = mapper.item_key(row), row_hash(row)
+            seen.add(key)
+            result.open_count += 1
+            open_total += abs(item.remaining)
+            if stock or open_hashes.get(key) != digest:
+                items.add(row, key, digest, True)
+        result.open_total = open_total
+        for number in sorted(unknown_debtors):
+            if number not in skipped:
+                skipped.append(number)
+                result.messages.append(f"open items of debtor {number}, which was not read, skipped")
+        result.skipped_clients = skipped
+
+        # --- settled since the last delivery (payment date = latest match time) --------------------------
+        settled_keys = [k for k in open_hashes if k not in seen]
+        del open_hashes
+        settled = spool()
+        if settled_keys and "items" in only:
+            self.progress.stage("settled")
+            dates = self._payment_dates(extractor, settled_keys)
+            for key in settled_keys:
+                last = self.state.delivered_row("items", key)
+                if last is None:
+                    continue
+                row = _row_from_json(_row_json(last))
+                row["item_amount_remaining_inc_tax"] = Decimal("0.00")
+                if row.get("item_amount_remaining") not in (None, ""):
+                    row["item_amount_remaining"] = Decimal("0.00")
+                paid = dates.get(key)
+                if paid is None:
+                    result.messages.append(f"{key}: no match found; payment date set to the run date")
+                    paid = today
+                row["item_date_payment"] = mapper._date(paid)
+                settled.add(row, key, row_hash(row), False)
+
+        # --- history ----------------------------------------------------------------------------------------
+        history = spool()
+        if options.history_months and "items" in only:
+            self.progress.stage("history")
+            since = _months_back(today, options.history_months)
+            done = set(settled_keys)
+            for item in extractor.settled_items(since):
+                self.progress.advance("history")
+                info = debtors.get(item.debtor)
+                if info is None or info.excluded:
+                    continue
+                row = mapper.item(item, info)
+                key, digest = mapper.item_key(row), row_hash(row)
+                if key in done or key in seen or self.state.delivered_hash("items", key) == digest:
+                    continue
+                history.add(row, key, digest, False)
+        result.rows_read = dict(extractor.rows_read)
+
+        # --- checks (nothing has been sent yet) -------------------------------------------------------------
+        balances = {n: d.balance for n, d in debtors.items() if not d.excluded}
+        result.balance_checked = len(balances)
+        result.mismatches = check_balances(sums, balances)
+        if result.mismatches and not options.allow_mismatch:
+            listed = ", ".join(
+                f"{m.debtor} (balance {m.balance}, open items {m.open_items})" for m in result.mismatches[:20]
+            )
+            more = f" and {len(result.mismatches) - 20} more" if len(result.mismatches) > 20 else ""
+            raise GuardRefusal(
+                "balance check failed: Σ open items ≠ debtor balance for "
+                f"{len(result.mismatches)} debtor(s): {listed}{more}; "
+                "nothing sent (use --allow-mismatch to send anyway)"
+            )
+
+        plan: list[_Planned] = []
+        if "clients" in only:
+            plan.append(_Planned("clients", "clients", clients))
+        if "contacts" in only:
+            plan.append(_Planned("contacts", "contacts", contacts))
+        if "users" in only and self.mapper.users:
+            plan.append(_Planned("users", "users", users, replace_users=stock))
+        if "items" in only:
+            if stock:
+                plan.append(_Planned("items (settled)", "items", settled, stock=False))
+                plan.append(_Planned("items", "items", items, stock=True, close_missing=True))
+            else:
+                for entry in settled.entries():
+                    items.add(*entry)
+                plan.append(_Planned("items", "items", items, stock=False))
+            plan.append(_Planned("items (history)", "items", history, stock=False))
+
+        if stock and "items" in only:
+            check_stock_complete(skipped, force=options.force)
+            previous_run = self.state.last_stock_run()
+            if previous_run is not None and previous_run.open_count is not None:
+                check_drop(
+                    previous_run.open_count,
+                    previous_run.open_total or Decimal(0),
+                    result.open_count,
+                    result.open_total,
+                    max_drop=self.max_drop,
+                    force=options.force,
+                )
+            if result.open_count == 0 and not options.force:
+                raise GuardRefusal(
+                    "no open item was extracted: a STOCK items file would clear every item at "
+                    "My DSO Manager; "
+                    "refused (use --force if the ledger really is empty)"
+                )
+
+        result.files = [_FileOf(p) for p in plan]
+        if options.export_dir is not None:
+            self._export(plan, result.files, options.export_dir, today)
+            result.status, result.exit_code = "exported", EXIT_OK
+            return
+        if options.dry_run:
+            result.status, result.exit_code = "dry-run", EXIT_OK
+            return
+
+        # --- deliver ----------------------------------------------------------------------------------------
+        counts: dict[str, Any] = {}
+        # a sink that can prepare files renders them ahead, in order, while the previous one is imported
+        prepare = getattr(self.sink, "prepare", None)
+        bodies: dict[int, Any] = {}
+        if callable(prepare):
+            for i, planned in enumerate(plan):
+                if planned.spool.count:
+                    bodies[i] = prepare(planned.kind, planned.spool, columns=mapper.columns(planned.kind))
+                    spools.insert(0, bodies[i])  # closed (before the spools they read) at the end
+        for i, (planned, file_result) in enumerate(zip(plan, result.files, strict=True)):
+            if planned.spool.count == 0:
+                continue  # an empty file says nothing (and an empty STOCK file would clear everything)
+            if (
+                planned.close_missing
+                and "clients" in counts
+                and counts["clients"]["rejected"]
+                and not options.force
+            ):
+                raise GuardRefusal(
+                    f"My DSO Manager rejected {counts['clients']['rejected']} client row(s): "
+                    "the STOCK items file "
+                    "would clear those clients' items; refused (see the clients report, or use --force)"
+                )
+            self.progress.stage(f"send {planned.label}")
+            report = self.sink.deliver(
+                planned.kind,
+                bodies.get(i, planned.spool),
+                columns=mapper.columns(planned.kind),
+                stock=planned.stock,
+                replace_users_association=planned.replace_users,
+            )
+            _fill(file_result, report)
+            counts[planned.label] = {
+                k: getattr(file_result, k)
+                for k in ("rows", "added", "updated", "unchanged", "cleared", "rejected")
+            }
+            if self.after_delivery is not None:
+                self.after_delivery(planned.label)
+            rejected_lines = {r.get("line") for r in file_result.rejected_rows if r.get("line")}
+            self.state.commit_file(
+                result.run_id or 0,
+                planned.kind,
+                _delivered(planned, rejected_lines),
+                report=_report_json(report),
+                mode=planned.mode or "-",
+                counts=counts,
+                close_missing_items=planned.close_missing,
+            )
+        result.status, result.exit_code = "success", EXIT_OK
+
+    def _export(self, plan: list[_Planned], files: list[FileResult], directory: Path, today: date) -> None:
+        from dsobridge.mydso.csvfile import write_csv
+
+        directory.mkdir(parents=True, exist_ok=True)
+        for planned, file_result in zip(plan, files, strict=True):
+            if planned.spool.count == 0:
+                continue
+            suffix = planned.label.replace("items (", "").rstrip(")") if "(" in planned.label else ""
+            name = f"{planned.kind}{'-' + suffix if suffix else ''}_{today:%Y%m%d}"
+            name += ".stock.csv" if planned.stock else ".csv"
+            path = directory / name
+            write_csv(planned.kind, planned.spool, path, self.export_options(planned.kind))
+            file_result.path = str(path)
+
+    def export_options(self, kind: str) -> Any:
+        options = getattr(self.sink, "options", None)
+        if callable(options):
+            return options(self.mapper.columns(kind))
+        from dsobridge.mydso.csvfile import CsvOptions
+
+        return CsvOptions(columns=self.mapper.columns(kind))
+
+    # ------------------------------------------------------------------------------------------------------
+    def _add_contact(
+        self, spool: Spool, contact: dict[str, Any], hashes: dict[str, str], stock: bool, keys: set[str]
+    ) -> None:
+        key, digest = self.mapper.contact_key(contact), row_hash(contact)
+        if key in keys:
+            return  # one row per contact key in a file
+        keys.add(key)
+        if stock or hashes.get(key) != digest:
+            spool.add(contact, key, digest)
+
+    def _payment_dates(self, extractor: Extractor, keys: list[str]) -> dict[str, date]:
+        wanted = {"INVOICE": set(), "CREDITNOTE": set(), "PAYMENT": set()}
+        for key in keys:
+            kind, _, number = key.partition("-")
+            if kind in wanted and number.isdigit():
+                wanted[kind].add(int(number))
+        if not any(wanted.values()):
+            return {}
+        found: dict[str, date] = {}
+
+        def note(key: str, when: date | None) -> None:
+            if when is not None and (key not in found or when > found[key]):
+                found[key] = when
+
+        for match in extractor.all_matches():
+            self.progress.advance("settled")
+            when = to_date(match.get("time"))
+            invoice = int(match.get("invoice_id_") or 0)
+            if invoice in wanted["INVOICE"]:
+                note(f"INVOICE-{invoice}", when)
+            if str(match.get("is_creditnote")).upper() == "YES":
+                note_number = int(match.get("creditnote_id_") or 0)
+                if note_number in wanted["CREDITNOTE"]:
+                    note(f"CREDITNOTE-{note_number}", when)
+            else:
+                payment = int(match.get("payment_id") or 0)
+                if payment in wanted["PAYMENT"]:
+                    note(f"PAYMENT-{payment}", when)
+        return found
+
+
+def _FileOf(planned: _Planned) -> FileResult:
+    return FileResult(label=planned.label, kind=planned.kind, mode=planned.mode, rows=planned.spool.count)
+
+
+def _fill(result: FileResult, report: Any) -> None:
+    result.sent = True
+    for name in ("rows", "added", "updated", "unchanged", "cleared", "rejected"):
+        value = getattr(report, name, None)
+        if isinstance(value, int):
+            setattr(result, name, value)
+    result.rejected_rows = [
+        {
+            "line": getattr(r, "line", None),
+            "column": getattr(r, "column", None),
+            "reason": getattr(r, "reason", None),
+        }
+        for r in getattr(report, "rejected_rows", []) or []
+    ]
+
+
+def _report_json(report: Any) -> dict[str, Any]:
+    raw = getattr(report, "raw", None)
+    if isinstance(raw, dict) and raw:
+        return raw
+    return (
+        {k: v for k, v in vars(report).items() if not k.startswith("_")}
+        if hasattr(report, "__dict__")
+        else {}
+    )
+
+
+def _delivered(planned: _Planned, rejected_lines: set[Any]) -> Iterable[Delivered]:
+    """The state rows of an accepted file; a row the service rejected is not recorded (it is re-sent)."""
+    keep_row = planned.kind == "items"
+    for line, (row, key, digest, is_open) in enumerate(planned.spool.entries(), start=2):
+        if line in rejected_lines:
+            continue
+        yield Delivered(key, digest, is_open, _row_json(row) if keep_row else None)
+
+
+def _describe(exc: BaseException) -> str:
+    """An error for the run record and the terminal: type and message (clients scrub their own messages)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "FileResult",
+    "RunResult",
+    "Sink",
+    "SyncEngine",
+    "SyncOptions",
+]

@@ -1,0 +1,218 @@
+"""Streaming extraction from Dynaccount, page by page, over the client's one keep-alive connection.
+
+Nothing here holds a whole table: each function returns an iterator over rows. A page that fails (after the
+client's retries) raises ``ExtractionError``, which marks the run's extraction as incomplete.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any, Protocol
+
+from dsobridge.sync.openitems import OpenItem, money, order_text, to_date
+
+Row = Mapping[str, Any]
+
+
+class RowSource(Protocol):
+    """What the sync needs from ``dsobridge.dynaccount.DynaccountClient``."""
+
+    def iter_rows(
+        self,
+        table: str,
+        *,
+        select: list[str] | None = None,
+        where: dict[str, Any] | None = None,
+        order: list[str] | str | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[dict[str, Any]]: ...
+
+
+class ExtractionError(Exception):
+    """A table could not be read completely; the run's extraction is incomplete."""
+
+    def __init__(self, table: str, cause: BaseException) -> None:
+        # the cause's text may hold a URL (and so the API key): keep only its type
+        super().__init__(f"reading {table!r} failed: {type(cause).__name__}")
+        self.table = table
+        self.cause_type = type(cause).__name__
+
+
+class Extractor:
+    """Typed, streaming views of the receivables tables."""
+
+    def __init__(self, source: RowSource, *, page_size: int = 1000, prefetch: bool = True) -> None:
+        self.source = source
+        self.page_size = page_size
+        self.prefetch = prefetch
+        self.rows_read: dict[str, int] = {}
+
+    def _stream(
+        self, table: str, *, where: dict[str, Any] | None = None, order: str = "id", prefetch: bool = True
+    ) -> Iterator[Row]:
+        count = 0
+        rows = self.source.iter_rows(table, where=where, order=order, page_size=self.page_size)
+        try:
+            for row in _prefetched(rows) if prefetch and self.prefetch else rows:
+                count += 1
+                yield row
+        except Exception as exc:
+            if isinstance(exc, ExtractionError):
+                raise
+            raise ExtractionError(table, exc) from None
+        finally:
+            self.rows_read[table] = self.rows_read.get(table, 0) + count
+
+    def debtors(self) -> Iterator[Row]:
+        return self._stream("debtor")
+
+    def contacts(self) -> Iterator[Row]:
+        """Contact cards (``contact``): linked to a debtor by ``module_id`` / ``module_id_``."""
+        return self._stream("contact")
+
+    def contact_persons(self) -> Iterator[Row]:
+        """The persons of the contact cards (``contact_user``: name, position, phone, email)."""
+        return self._stream("contact_user")
+
+    def open_invoices(self) -> Iterator[Row]:
+        return self._stream("debtor_invoice", where={"is_booked": "YES", "is_matched": "NO"})
+
+    def open_creditnotes(self) -> Iterator[Row]:
+        return self._stream("debtor_creditnote", where={"is_booked": "YES", "is_matched": "NO"})
+
+    def open_payments(self) -> Iterator[Row]:
+        return self._stream("debtor_accounting_module", where={"type": "PAYMENT", "is_matched": "NO"})
+
+    def open_matches(self) -> Iterator[Row]:
+        return self._stream("debtor_invoice_match", where={"is_matched": "NO"})
+
+    def all_matches(self) -> Iterator[Row]:
+        return self._stream("debtor_invoice_match")
+
+    def settled_items(self, since: date) -> Iterator[OpenItem]:
+        """Invoices and credit notes settled on or after ``since``, with their payment date (history).
+
+        A streaming merge: ``debtor_invoice`` (``is_matched=YES``) ordered by number beside its matches
+        ordered by ``invoice_id_``; then ``debtor_creditnote`` likewise beside the credit-note matches
+        ordered by ``creditnote_id_``. Memory holds one document's matches at a time.
+        """
+        invoices = self._stream(
+            "debtor_invoice",
+            where={"is_booked": "YES", "is_matched": "YES"},
+            order="invoice_id_",
+            prefetch=False,
+        )
+        matches = self._stream("debtor_invoice_match", order="invoice_id_", prefetch=False)
+        yield from _merge(invoices, matches, "invoice_id_", "INVOICE", since)
+        notes = self._stream(
+            "debtor_creditnote",
+            where={"is_booked": "YES", "is_matched": "YES"},
+            order="invoice_id_",
+            prefetch=False,
+        )
+        note_matches = self._stream(
+            "debtor_invoice_match", where={"is_creditnote": "YES"}, order="creditnote_id_", prefetch=False
+        )
+        yield from _merge(notes, note_matches, "creditnote_id_", "CREDITNOTE", since)
+
+
+_DONE = object()
+_BATCH = 500
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _prefetched(rows: Iterator[Row], *, depth: int = 2) -> Iterator[Row]:
+    """Read ``rows`` in a background thread, a few batches ahead, so the server prepares the next page while
+    this thread maps the current one. Only one thread ever uses the client: the producer, while it lives."""
+    out: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        batch: list[Row] = []
+        try:
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= _BATCH:
+                    if not put(batch):
+                        return
+                    batch = []
+            if batch and not put(batch):
+                return
+            put(_DONE)
+        except BaseException as exc:
+            put(_Failed(exc))
+        finally:
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="dsobridge-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield from item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _merge(
+    docs: Iterator[Row], matches: Iterator[Row], match_key: str, kind: str, since: date
+) -> Iterator[OpenItem]:
+    pending: Row | None = next(matches, None)
+    for doc in docs:
+        number = int(doc.get("invoice_id_") or 0)
+        latest: date | None = None
+        while pending is not None and int(pending.get(match_key) or 0) <= number:
+            if int(pending.get(match_key) or 0) == number:
+                when = to_date(pending.get("time"))
+                if when is not None and (latest is None or when > latest):
+                    latest = when
+            pending = next(matches, None)
+        if latest is None or latest < since:
+            continue
+        issued = to_date(doc.get("time"))
+        if issued is None:
+            continue
+        total = money(doc.get("total_amount"))
+        vat = doc.get("vat_amount")
+        sign = -1 if kind == "CREDITNOTE" else 1
+        yield OpenItem(
+            kind=kind,
+            debtor=str(doc.get("module_id_")),
+            number=number,
+            source_id=int(doc.get("id") or 0),
+            issue_date=issued,
+            due_date=(to_date(doc.get("time_due")) if kind == "INVOICE" else None) or issued,
+            currency=str(doc.get("currency_name") or ""),
+            initial=sign * total,
+            remaining=money(0),
+            vat=sign * money(vat) if vat not in (None, "") else None,
+            order_number=order_text(doc.get("order_id_")) if kind == "INVOICE" else "",
+            text=str(doc.get("txt") or ""),
+            payment_date=latest,
+            row=doc,
+        )
+    for _ in matches:  # drain so the stream's page failures still surface
+        pass

@@ -1,0 +1,228 @@
+"""THE open-item rule (``docs/receivables-model.md``), in one function, and the balance invariant.
+
+For one debtor, all amounts in the debtor's (= the document's) currency:
+
+- invoice open when ``is_booked=YES`` and ``is_matched=NO``; remaining = ``total_amount`` − Σ match.amount
+  with ``match.invoice_id_`` = its number; positive;
+- credit note open when ``is_booked=YES`` and ``is_matched=NO``; remaining = ``total_amount`` − Σ match.amount
+  with ``match.creditnote_id_`` = its number; negative;
+- payment posting (``type=PAYMENT``) open when ``is_matched=NO``; remaining = |``currency_amount``| − Σ
+  match.amount with ``match.payment_id`` = its id; negative (unallocated payment on account);
+- ``debtor.balance`` = Σ of the signed remainings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+Row = Mapping[str, Any]
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """One open (or, with ``payment_date``, settled) posting of the debtor sub-ledger."""
+
+    kind: str  # INVOICE | CREDITNOTE | PAYMENT
+    debtor: str  # Dynaccount debtor number (module_id_) as text
+    number: int  # invoice / credit-note number, or the payment's voucher number (enc_id_)
+    source_id: int  # row id in its table (the posting id for payments)
+    issue_date: date
+    due_date: date
+    currency: str
+    initial: Decimal  # signed: invoices positive, credit notes and payments negative
+    remaining: Decimal  # signed like initial
+    vat: Decimal | None = None  # signed like initial, when known
+    order_number: str = ""
+    text: str = ""
+    payment_date: date | None = None
+    row: Row | None = None  # the source row, for configurable field overrides
+
+    @property
+    def unique_key(self) -> str:
+        """Stable key, independent of number formatting: ``INVOICE-1001``, ``PAYMENT-<posting id>``."""
+        if self.kind == "PAYMENT":
+            return f"PAYMENT-{self.source_id}"
+        return f"{self.kind}-{self.number}"
+
+
+def money(value: Any) -> Decimal:
+    """Decimal from a JSON value parsed with ``parse_float=Decimal`` (ints and strings accepted too)."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):  # never expected; keep the printed value rather than binary noise
+        return Decimal(repr(value))
+    if value in (None, ""):
+        return ZERO
+    return Decimal(str(value))
+
+
+def to_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if not value or str(value).startswith("0000"):
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
+def _number(value: Any) -> int:
+    return int(value) if value not in (None, "") else 0
+
+
+def _yes(value: Any) -> bool:
+    return str(value).upper() == "YES"
+
+
+@dataclass
+class MatchSums:
+    """Σ match.amount per invoice number, credit-note number and payment posting id, plus latest dates."""
+
+    invoice: dict[int, Decimal]
+    creditnote: dict[int, Decimal]
+    payment: dict[int, Decimal]
+
+    @classmethod
+    def of(cls, matches: Iterable[Row]) -> MatchSums:
+        sums = cls(defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal))
+        for m in matches:
+            amount = money(m.get("amount"))
+            sums.invoice[_number(m.get("invoice_id_"))] += amount
+            if _yes(m.get("is_creditnote")):
+                sums.creditnote[_number(m.get("creditnote_id_"))] += amount
+            else:
+                payment_id = _number(m.get("payment_id"))
+                if payment_id:
+                    sums.payment[payment_id] += amount
+        return sums
+
+
+def open_items(
+    *,
+    invoices: Iterable[Row],
+    creditnotes: Iterable[Row],
+    payments: Iterable[Row],
+    matches: Iterable[Row],
+) -> Iterator[OpenItem]:
+    """The open items, with their remaining amount, from the four open-set extracts.
+
+    ``matches`` (the ``is_matched=NO`` matches) is consumed first; the other three are streamed. Rows that are
+    not open by the rule (not booked, matched, zero remaining) are skipped, so unfiltered input is safe too.
+    """
+    sums = MatchSums.of(matches)
+    for row in invoices:
+        if not _yes(row.get("is_booked")) or _yes(row.get("is_matched")):
+            continue
+        number = _number(row.get("invoice_id_"))
+        total = money(row.get("total_amount"))
+        remaining = total - sums.invoice.get(number, ZERO)
+        if remaining == 0:
+            continue
+        issued = to_date(row.get("time"))
+        assert issued is not None, "booked invoice without a date"
+        vat = row.get("vat_amount")
+        yield OpenItem(
+            kind="INVOICE",
+            debtor=str(row.get("module_id_")),
+            number=number,
+            source_id=_number(row.get("id")),
+            issue_date=issued,
+            due_date=to_date(row.get("time_due")) or issued,
+            currency=str(row.get("currency_name") or ""),
+            initial=total,
+            remaining=remaining,
+            vat=money(vat) if vat not in (None, "") else None,
+            order_number=order_text(row.get("order_id_")),
+            text=str(row.get("txt") or ""),
+            row=row,
+        )
+    for row in creditnotes:
+        if not _yes(row.get("is_booked")) or _yes(row.get("is_matched")):
+            continue
+        number = _number(row.get("invoice_id_"))
+        total = money(row.get("total_amount"))
+        remaining = total - sums.creditnote.get(number, ZERO)
+        if remaining == 0:
+            continue
+        issued = to_date(row.get("time"))
+        assert issued is not None, "booked credit note without a date"
+        vat = row.get("vat_amount")
+        yield OpenItem(
+            kind="CREDITNOTE",
+            debtor=str(row.get("module_id_")),
+            number=number,
+            source_id=_number(row.get("id")),
+            issue_date=issued,
+            due_date=issued,
+            currency=str(row.get("currency_name") or ""),
+            initial=-total,
+            remaining=-remaining,
+            vat=-money(vat) if vat not in (None, "") else None,
+            text=str(row.get("txt") or ""),
+            row=row,
+        )
+    for row in payments:
+        if str(row.get("type", "PAYMENT")).upper() != "PAYMENT" or _yes(row.get("is_matched")):
+            continue
+        posting_id = _number(row.get("id"))
+        total = abs(money(row.get("currency_amount")))
+        remaining = total - sums.payment.get(posting_id, ZERO)
+        if remaining == 0:
+            continue
+        issued = to_date(row.get("time"))
+        assert issued is not None, "payment posting without a date"
+        yield OpenItem(
+            kind="PAYMENT",
+            debtor=str(row.get("module_id_")),
+            number=_number(row.get("enc_id_")),
+            source_id=posting_id,
+            issue_date=issued,
+            due_date=issued,
+            currency=str(row.get("currency_name") or ""),
+            initial=-total,
+            remaining=-remaining,
+            text=str(row.get("txt") or ""),
+            row=row,
+        )
+
+
+def order_text(value: Any) -> str:
+    """An order / reference number as text; ``0`` and empty mean none."""
+    text = str(value or "").strip()
+    return "" if text in ("0", "") else text
+
+
+def payment_date(matches: Iterable[Row]) -> date | None:
+    """The date a settled item was paid: the latest ``time`` of the matches that settled it."""
+    dates = [d for d in (to_date(m.get("time")) for m in matches) if d is not None]
+    return max(dates) if dates else None
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    debtor: str
+    balance: Decimal
+    open_items: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.balance - self.open_items
+
+
+def check_balances(open_sums: Mapping[str, Decimal], balances: Mapping[str, Decimal]) -> list[Mismatch]:
+    """The invariant: Σ open items per debtor == the debtor's ``balance``; the debtors that disagree."""
+    out = []
+    for debtor in sorted(set(open_sums) | set(balances), key=_debtor_sort_key):
+        balance = balances.get(debtor, ZERO)
+        total = open_sums.get(debtor, ZERO)
+        if balance != total:
+            out.append(Mismatch(debtor, balance, total))
+    return out
+
+
+def _debtor_sort_key(debtor: str) -> tuple[int, str]:
+    return (int(debtor), "") if debtor.isdigit() else (1 << 62, debtor)

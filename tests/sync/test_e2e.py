@@ -1,0 +1,204 @@
+"""End to end over loopback: Dynaccount sandbox → sync → My DSO Manager sandbox ledger."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import date
+from decimal import Decimal
+
+import httpx2
+import pytest
+
+from dsobridge.sandbox import LoopbackServer
+from dsobridge.sandbox.dynaccount import DynaccountSandbox
+from dsobridge.sandbox.mydso import MyDsoSandbox
+from dsobridge.sync.config import load_config
+from dsobridge.sync.delivery import Endpoints
+from dsobridge.sync.engine import SyncOptions
+from dsobridge.sync.extract import Extractor
+from dsobridge.sync.openitems import open_items
+from dsobridge.sync.runner import run_sync
+from dsobridge.sync.state import StateStore
+
+TODAY = date(2026, 11, 20)
+PASSWORD = "e2e-password"
+
+
+class World:
+    def __init__(self, tmp_path, *, debtors=60, invoices=900, page_size=100):
+        self.tmp = tmp_path
+        self.dyn = DynaccountSandbox(tmp_path / "dyn.sqlite3", today=TODAY)
+        self.dso = MyDsoSandbox(tmp_path / "dso.sqlite3", accounts={"acme": PASSWORD}, today=TODAY)
+        self.dyn.seed(debtors=debtors, invoices=invoices, seed=7)
+        self.dyn_srv = LoopbackServer(self.dyn.app).start()
+        self.dso_srv = LoopbackServer(self.dso.app).start()
+        self.config_path = tmp_path / "dsobridge.toml"
+        self.config_path.write_text(
+            textwrap.dedent(
+                f"""\
+                [dynaccount]
+                api_id = {self.dyn.credentials.api_id}
+                base_url = "{self.dyn_srv.url}"
+                page_size = {page_size}
+                retries = 1
+                [mydso]
+                base_url = "{self.dso_srv.url}"
+                login = "acme"
+                [sync]
+                state = "state.sqlite3"
+                """
+            ),
+            encoding="utf-8",
+        )
+        self.env = {
+            "DSOBRIDGE_DYNACCOUNT_API_KEY": self.dyn.credentials.api_key,
+            "DSOBRIDGE_DYNACCOUNT_API_SECRET": self.dyn.credentials.api_secret,
+            "DSOBRIDGE_MYDSO_PASSWORD": PASSWORD,
+        }
+        self.config = load_config(self.config_path, env=self.env)
+        self.http = httpx2.Client(auth=httpx2.BasicAuth("acme", PASSWORD), timeout=30)
+
+    def sync(self, **options):
+        return run_sync(self.config, SyncOptions(**options), today=self.dyn.today)
+
+    def ledger(self, status="open"):
+        response = self.http.get(f"{self.dso_srv.url}/ledger/items", params={"status": status})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        rows = body["items"] if isinstance(body, dict) else body
+        return {r["item_key"]: Decimal(r["amount_open"]) for r in rows}
+
+    def ledger_all(self):
+        response = self.http.get(f"{self.dso_srv.url}/ledger/items", params={"status": "all"})
+        body = response.json()
+        rows = body["items"] if isinstance(body, dict) else body
+        return sorted((r["item_key"], r["amount_open"], r["payment_date"]) for r in rows)
+
+    def dynaccount_open(self):
+        with Endpoints(self.config) as ends:
+            ex = Extractor(ends.source)
+            return {
+                i.unique_key: i.remaining
+                for i in open_items(
+                    matches=ex.open_matches(),
+                    invoices=ex.open_invoices(),
+                    creditnotes=ex.open_creditnotes(),
+                    payments=ex.open_payments(),
+                )
+            }
+
+    def close(self):
+        self.http.close()
+        self.dyn_srv.stop()
+        self.dso_srv.stop()
+        self.dyn.close()
+        self.dso.close()
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = World(tmp_path)
+    yield w
+    w.close()
+
+
+def test_stock_then_delta_keep_both_ledgers_equal_item_by_item(world):
+    first = world.sync(mode="stock", history_months=6)
+    assert (first.status, first.exit_code) == ("success", 0), first.error
+    assert first.balance_ok and first.balance_checked == 60
+    # one keep-alive connection to each end for the whole run
+    assert (world.dyn_srv.connections, world.dso_srv.connections) == (1, 1)
+    expected = world.dynaccount_open()
+    assert len(expected) == first.open_count > 0
+    assert world.ledger() == expected
+    history = next(f for f in first.files if f.label == "items (history)")
+    assert history.sent and history.rows > 0 and history.added == history.rows
+    cleared_before = world.ledger("cleared")
+    assert len(cleared_before) == history.rows
+
+    moved = world.dyn.advance(30)
+    world.dso.today = world.dyn.today
+    assert moved["payments"] > 0
+    second = world.sync(mode="delta")
+    assert (second.status, second.exit_code) == ("success", 0), second.error
+    items = next(f for f in second.files if f.label == "items")
+    assert items.mode == "DELTA" and items.cleared > 0
+    assert world.ledger() == world.dynaccount_open()
+    # items settled since the STOCK carry the date of their last match, not the import date
+    paid = [r for r in world.ledger_all() if r[2] and r[2] > TODAY.isoformat()]
+    assert paid and all(r[2] <= world.dyn.today.isoformat() for r in paid)
+
+
+def test_failure_mid_extraction_sends_no_items_file_and_changes_nothing(world):
+    assert world.sync().exit_code == 0
+    before_items, before_clients = (
+        world.ledger_all(),
+        world.http.get(f"{world.dso_srv.url}/ledger/clients").json(),
+    )
+    world.dyn.advance(10)
+    world.dyn.faults = {"error_rate": 1, "error_status": 500, "tables": ["debtor_invoice"], "after": 1}
+    result = world.sync()
+    assert (result.status, result.exit_code) == ("failed", 1)
+    assert "extraction incomplete" in result.error and "debtor_invoice" in result.error
+    assert world.dyn.credentials.api_key not in result.error
+    assert world.ledger_all() == before_items
+    assert world.http.get(f"{world.dso_srv.url}/ledger/clients").json() == before_clients
+    with StateStore(world.config.state_path) as state:
+        assert state.reports(result.run_id) == []
+        assert state.run(result.run_id).status == "failed"
+    world.dyn.faults = {}
+    world.dso.today = world.dyn.today
+    again = world.sync()
+    assert again.exit_code == 0, again.error
+    assert world.ledger() == world.dynaccount_open()
+
+
+KILLER = """
+import os, sys
+from datetime import date
+from dsobridge.sync.config import load_config
+from dsobridge.sync.delivery import Endpoints
+from dsobridge.sync.engine import SyncEngine, SyncOptions
+from dsobridge.sync.mapping import Mapper
+from dsobridge.sync.state import StateStore
+
+config = load_config(sys.argv[1])
+def kill(label):
+    if label == "items":
+        os._exit(137)  # killed after My DSO Manager accepted the file, before the state commit
+with Endpoints(config) as ends, StateStore(config.state_path) as state:
+    engine = SyncEngine(ends.source, ends.sink, state, mapper=Mapper(config.mapping), page_size=100,
+                        today=date.fromisoformat(sys.argv[2]), after_delivery=kill)
+    engine.run(SyncOptions(mode="delta"))
+sys.exit(3)
+"""
+
+
+def test_run_killed_between_delivery_and_commit_is_followed_by_a_correct_run(world):
+    assert world.sync().exit_code == 0
+    world.dyn.advance(20)
+    world.dso.today = world.dyn.today
+    expected = world.dynaccount_open()
+    env = {**os.environ, **world.env}
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLER, str(world.config_path), world.dyn.today.isoformat()],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 137, proc.stderr.decode()
+    assert world.ledger() == expected  # the file landed ...
+    with StateStore(world.config.state_path) as state:
+        assert [r.status for r in state.runs()] == ["running", "success"]  # ... the state did not advance
+    result = world.sync(mode="delta")
+    assert (result.status, result.exit_code) == ("success", 0), result.error
+    items = next(f for f in result.files if f.label == "items")
+    assert items.rows > 0 and items.added == 0  # re-sent, recognised, nothing new: no amount doubled
+    assert world.ledger() == expected
+    with StateStore(world.config.state_path) as state:
+        assert [r.status for r in state.runs()] == ["success", "interrupted", "success"]
+    quiet = world.sync(mode="delta")
+    assert quiet.exit_code == 0 and all(f.rows == 0 for f in quiet.files)

@@ -1,0 +1,278 @@
+"""The run orchestration on fakes: modes, ordering, state, guards, crash safety."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from dsobridge.sync.config import MappingConfig, UserMapping
+from dsobridge.sync.engine import SyncEngine, SyncOptions
+from dsobridge.sync.mapping import Mapper
+from dsobridge.sync.state import StateStore
+
+TODAY = date(2026, 11, 20)
+
+
+def company(dyn):
+    dyn.debtor(
+        10001, attention_name="Mette Hansen", attention_email="mh@a.dk", email_statement="bogholderi@a.dk"
+    )
+    dyn.debtor(10002, module_group_name="Koncern")
+    dyn.debtor(10003, ref_currency_name="EUR")
+    a = dyn.invoice(10001, "1250.00", date(2026, 10, 1), date(2026, 10, 31), order="PO-7")
+    b = dyn.invoice(10001, "500.00", date(2026, 10, 5), date(2026, 11, 4))
+    dyn.payment(10001, "200.00", date(2026, 11, 1), invoice=b)
+    dyn.creditnote(10001, "100.00", date(2026, 11, 2))
+    dyn.payment(10001, "75.00", date(2026, 11, 3))
+    dyn.invoice(10002, "999.00", date(2026, 10, 1), date(2026, 10, 31))
+    c = dyn.invoice(10003, "800.00", date(2026, 9, 1), date(2026, 9, 30), currency="EUR")
+    paid = dyn.invoice(10003, "300.00", date(2026, 6, 1), date(2026, 7, 1), currency="EUR")
+    dyn.payment(10003, "300.00", date(2026, 7, 10), invoice=paid)
+    return {"a": a, "b": b, "c": c, "paid": paid}
+
+
+def engine(dyn, dso, state, **kw):
+    mapper = kw.pop("mapper", None) or Mapper(MappingConfig(exclude_groups=("Koncern",)))
+    return SyncEngine(dyn, dso, state, mapper=mapper, page_size=2, today=TODAY, **kw)
+
+
+@pytest.fixture
+def state(tmp_path):
+    with StateStore(tmp_path / "state.sqlite3") as store:
+        yield store
+
+
+def expected_open(dyn):
+    """Item key → signed remaining, from the fake's own tables, excluded group left out."""
+    out = {}
+    excluded = {d["module_id_"] for d in dyn.tables["debtor"] if d["module_group_name"] == "Koncern"}
+    matches = dyn.tables["debtor_invoice_match"]
+    for inv in dyn.tables["debtor_invoice"]:
+        if inv["module_id_"] in excluded:
+            continue
+        rem = inv["total_amount"] - sum(
+            (m["amount"] for m in matches if m["invoice_id_"] == inv["invoice_id_"]), Decimal(0)
+        )
+        if rem:
+            out[f"INVOICE-{inv['invoice_id_']}"] = rem
+    for cn in dyn.tables["debtor_creditnote"]:
+        used = sum((m["amount"] for m in matches if m["creditnote_id_"] == cn["invoice_id_"]), Decimal(0))
+        if cn["total_amount"] - used:
+            out[f"CREDITNOTE-{cn['invoice_id_']}"] = -(cn["total_amount"] - used)
+    for p in dyn.tables["debtor_accounting_module"]:
+        used = sum((m["amount"] for m in matches if m["payment_id"] == p["id"]), Decimal(0))
+        if -p["currency_amount"] - used:
+            out[f"PAYMENT-{p['id']}"] = -(-p["currency_amount"] - used)
+    return out
+
+
+def test_stock_sends_clients_contacts_then_items_and_matches_the_ledger(dyn, dso, state):
+    ids = company(dyn)
+    result = engine(dyn, dso, state).run()
+    assert (result.status, result.exit_code) == ("success", 0), result.error
+    assert [(k, s) for k, s, _ in dso.deliveries] == [("clients", None), ("contacts", None), ("items", True)]
+    assert sorted(dso.clients) == ["10001", "10003"]  # Koncern excluded
+    assert dso.open_items() == expected_open(dyn)
+    assert dso.open_items() == {
+        f"INVOICE-{ids['a']}": Decimal("1250.00"),
+        f"INVOICE-{ids['b']}": Decimal("300.00"),
+        "CREDITNOTE-1003": Decimal("-100.00"),
+        f"PAYMENT-{dyn.tables['debtor_accounting_module'][1]['id']}": Decimal("-75.00"),
+        f"INVOICE-{ids['c']}": Decimal("800.00"),
+    }
+    inv = dso.items[f"INVOICE-{ids['a']}"]
+    assert inv["item_type"] == "FAC"
+    assert inv["item_order_number"] == "PO-7"
+    assert inv["item_amount_initial"] == Decimal("1000.00")
+    assert inv["item_date_due"] == date(2026, 10, 31)
+    assert dso.items[f"INVOICE-{ids['c']}"]["item_currency"] == "EUR"
+    rgl = [r for r in dso.items.values() if r["item_type"] == "RGL"]
+    assert [(r["item_number"], r["item_amount_initial_inc_tax"]) for r in rgl] == [("2", Decimal("-75.00"))]
+    assert result.balance_ok and result.balance_checked == 2
+    assert result.open_count == 5
+    assert result.open_total == Decimal("2525.00")
+    contacts = sorted(dso.contacts.values(), key=lambda c: c["contact_lastname"])
+    assert [(c["contact_lastname"], c["contact_collection"]) for c in contacts] == [
+        ("Bogholderi", True),
+        ("Hansen", False),
+    ]
+    run = state.run(result.run_id)
+    assert run.status == "success" and run.stock_delivered
+    assert run.counts["items"]["added"] == 5
+    assert state.count("items", open_only=True) == 5
+
+
+def test_delta_sends_only_changes_and_settles_with_the_match_date(dyn, dso, state):
+    ids = company(dyn)
+    assert engine(dyn, dso, state).run().exit_code == 0
+    dso.deliveries.clear()
+    dyn.payment(10001, "1250.00", date(2026, 11, 18), invoice=ids["a"])  # settles a
+    dyn.payment(10001, "100.00", date(2026, 11, 19), invoice=ids["b"])  # partial on b
+    new = dyn.invoice(10003, "40.00", date(2026, 11, 19), date(2026, 12, 19), currency="EUR")
+    result = engine(dyn, dso, state).run(SyncOptions(mode="delta"))
+    assert result.exit_code == 0, result.error
+    assert [(k, s) for k, s, _ in dso.deliveries] == [("items", False)]
+    sent = {r["item_unique_key"]: r for r in dso.deliveries[0][2]}
+    assert sorted(sent) == sorted([f"INVOICE-{ids['a']}", f"INVOICE-{ids['b']}", f"INVOICE-{new}"])
+    assert sent[f"INVOICE-{ids['a']}"]["item_date_payment"] == date(2026, 11, 18)
+    assert sent[f"INVOICE-{ids['a']}"]["item_amount_remaining_inc_tax"] == Decimal("0.00")
+    assert sent[f"INVOICE-{ids['b']}"]["item_amount_remaining_inc_tax"] == Decimal("200.00")
+    assert dso.open_items() == expected_open(dyn)
+    # nothing changed: a second delta sends nothing
+    dso.deliveries.clear()
+    again = engine(dyn, dso, state).run(SyncOptions(mode="delta"))
+    assert again.exit_code == 0 and dso.deliveries == []
+    assert [f.rows for f in again.files] == [0, 0, 0, 0]
+
+
+def test_history_sends_settled_items_of_the_last_months(dyn, dso, state):
+    ids = company(dyn)
+    old = dyn.invoice(10003, "10.00", date(2025, 1, 1), date(2025, 2, 1), currency="EUR")
+    dyn.payment(10003, "10.00", date(2025, 3, 1), invoice=old)
+    result = engine(dyn, dso, state).run(SyncOptions(history_months=6))
+    assert result.exit_code == 0, result.error
+    history = [rows for kind, stock, rows in dso.deliveries if kind == "items" and stock is False]
+    assert len(history) == 1
+    assert [(r["item_unique_key"], r["item_date_payment"]) for r in history[0]] == [
+        (f"INVOICE-{ids['paid']}", date(2026, 7, 10))
+    ]
+    assert dso.items[f"INVOICE-{ids['paid']}"]["open"] is False
+    assert f"INVOICE-{old}" not in dso.items
+
+
+def test_failed_page_sends_nothing(dyn, dso, state):
+    company(dyn)
+    assert engine(dyn, dso, state).run().exit_code == 0
+    before = dict(dso.items)
+    dso.deliveries.clear()
+    dyn.fail_table, dyn.fail_after_pages = "debtor_invoice", 1
+    result = engine(dyn, dso, state).run()
+    assert (result.status, result.exit_code) == ("failed", 1)
+    assert "extraction incomplete" in result.error and "debtor_invoice" in result.error
+    assert "SECRETKEY" not in result.error
+    assert dso.deliveries == []
+    assert dso.items == before
+    assert state.run(result.run_id).status == "failed"
+
+
+def test_balance_mismatch_refuses_unless_allowed(dyn, dso, state):
+    company(dyn)
+    dyn.tables["debtor"][0]["balance"] = Decimal("1.00")
+    result = engine(dyn, dso, state).run()
+    assert (result.status, result.exit_code) == ("refused", 3)
+    assert [(m.debtor, m.balance, m.open_items) for m in result.mismatches] == [
+        ("10001", Decimal("1.00"), Decimal("1375.00"))
+    ]
+    assert "10001" in result.error and dso.deliveries == []
+    allowed = engine(dyn, dso, state).run(SyncOptions(allow_mismatch=True))
+    assert allowed.exit_code == 0 and len(dso.deliveries) == 3
+
+
+def test_drop_guard_refuses_a_stock_file_after_a_large_drop(dyn, dso, state):
+    ids = company(dyn)
+    assert engine(dyn, dso, state).run().exit_code == 0
+    dyn.payment(10001, "1250.00", date(2026, 11, 18), invoice=ids["a"])
+    dyn.payment(10003, "800.00", date(2026, 11, 18), invoice=ids["c"])
+    dso.deliveries.clear()
+    result = engine(dyn, dso, state).run()
+    assert (result.status, result.exit_code) == ("refused", 3)
+    assert "open items 5 → 3" in result.error
+    assert dso.deliveries == []
+    forced = engine(dyn, dso, state).run(SyncOptions(force=True))
+    assert forced.exit_code == 0
+    assert dso.open_items() == expected_open(dyn)
+    assert dso.items[f"INVOICE-{ids['a']}"]["item_date_payment"] == date(2026, 11, 18)
+
+
+def test_killed_between_delivery_and_commit_then_next_run_is_correct(dyn, dso, state, tmp_path):
+    ids = company(dyn)
+    assert engine(dyn, dso, state).run().exit_code == 0
+    dyn.payment(10001, "1250.00", date(2026, 11, 18), invoice=ids["a"])
+
+    class Killed(BaseException):
+        pass
+
+    def kill(label):
+        raise Killed
+
+    with pytest.raises(Killed):
+        engine(dyn, dso, state, after_delivery=kill).run(SyncOptions(mode="delta"))
+    assert len(dso.deliveries) == 4  # the delta file was delivered, but the state did not advance
+    state.release_lock()
+    with StateStore(tmp_path / "state.sqlite3") as fresh:
+        result = engine(dyn, dso, fresh).run(SyncOptions(mode="delta"))
+        assert result.exit_code == 0, result.error
+        assert [r["item_unique_key"] for r in dso.deliveries[-1][2]] == [f"INVOICE-{ids['a']}"]
+        assert dso.open_items() == expected_open(dyn)
+        assert [r.status for r in fresh.runs()] == ["success", "interrupted", "success"]
+
+
+def test_a_second_run_is_refused_while_the_lock_is_held(dyn, dso, state, tmp_path):
+    company(dyn)
+    with StateStore(tmp_path / "state.sqlite3") as other:
+        other.acquire_lock()
+        result = engine(dyn, dso, state).run()
+    assert (result.status, result.exit_code) == ("refused", 3)
+    assert "another sync run holds the lock" in result.error
+    assert dso.deliveries == []
+
+
+def test_skipped_client_refuses_stock_items(dyn, dso, state):
+    company(dyn)
+    dyn.tables["debtor"][2]["name"] = ""
+    result = engine(dyn, dso, state).run()
+    assert (result.status, result.exit_code) == ("refused", 3)
+    assert "10003" in result.error
+    assert result.skipped_clients == ["10003"]
+    assert dso.deliveries == []
+
+
+def test_only_and_dry_run_and_users(dyn, dso, state):
+    company(dyn)
+    mapper = Mapper(
+        MappingConfig(exclude_groups=("Koncern",)),
+        users=(UserMapping(email="anne@x.dk", firstname="Anne", lastname="Holm", groups=("Indland",)),),
+    )
+    dry = engine(dyn, dso, state, mapper=mapper).run(SyncOptions(dry_run=True))
+    assert (dry.status, dry.exit_code) == ("dry-run", 0)
+    assert [(f.label, f.rows, f.sent) for f in dry.files] == [
+        ("clients", 2, False),
+        ("contacts", 2, False),
+        ("users", 2, False),
+        ("items (settled)", 0, False),
+        ("items", 5, False),
+        ("items (history)", 0, False),
+    ]
+    assert dso.deliveries == [] and state.count("items") == 0
+    result = engine(dyn, dso, state, mapper=mapper).run(SyncOptions(only=frozenset({"clients", "users"})))
+    assert result.exit_code == 0
+    assert [(k, len(rows)) for k, _, rows in dso.deliveries] == [("clients", 2), ("users", 2)]
+    assert sorted(u["client_code"] for u in dso.users) == ["10001", "10003"]
+
+
+def test_contact_persons_are_added_once_and_one_contact_is_for_collection(dyn, dso, state):
+    company(dyn)
+    dyn.person(10001, "Mette Hansen", "MH@a.dk")  # the attention person again: not sent twice
+    dyn.person(10001, "Lars Berg", "lars@a.dk", position="Indkøb", phone="+45 8888")
+    dyn.person(10003, "Eva Lund", "eva@c.de")  # debtor 10003 has no attention person nor statement e-mail
+    dyn.person(10002, "Koncern Person", "k@b.dk")  # excluded group
+    result = engine(dyn, dso, state).run(SyncOptions(only=frozenset({"contacts"})))
+    assert result.exit_code == 0, result.error
+    rows = dso.deliveries[0][2]
+    assert [
+        (r["client_code"], r["contact_firstname"], r["contact_lastname"], r["contact_collection"])
+        for r in rows
+    ] == [
+        ("10001", "Mette", "Hansen", False),
+        ("10001", None, "Bogholderi", True),
+        ("10001", "Lars", "Berg", False),
+        ("10003", "Eva", "Lund", True),
+    ]
+    lars = rows[2]
+    assert (lars["contact_function"], lars["contact_phone"], lars["contact_role"]) == (
+        "Indkøb",
+        "+45 8888",
+        "contact",
+    )
