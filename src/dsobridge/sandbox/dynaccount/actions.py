@@ -60,6 +60,7 @@ SEED_ACTIONS = [
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 Params = dict[str, str]
+_DIGITS = re.compile(r"^[0-9]{1,18}$")
 
 
 def _int(params: Params, name: str, *, required: bool = True, default: int = 0) -> int:
@@ -68,7 +69,7 @@ def _int(params: Params, name: str, *, required: bool = True, default: int = 0) 
         if required:
             raise Invalid({name: "Required parameter"})
         return default
-    if not text.isdigit():
+    if not _DIGITS.match(text):  # ASCII only (str.isdigit takes '²'), and within SQLite's 64 bits
         raise Invalid({name: "Must be a positive integer"})
     return int(text)
 

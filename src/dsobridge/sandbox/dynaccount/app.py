@@ -154,6 +154,8 @@ class SandboxApp:
         params.update(query)
         select = tuple(s.strip() for s in params.get("select", "").split(",") if s.strip())
         order_text = params.get("order", "")
+        if not order_text.strip() and table.key == "name":
+            order_text = "name"  # the seed's vatcode answer: no order asked, rows by name, "order":"name"
         order = parse_order(order_text)
         offset, count = parse_limit(params.get("limit", ""))
         where: dict[str, Any] = {}
@@ -231,7 +233,7 @@ class SandboxApp:
         return self._ok(text, len(result), started)
 
     def _document(self, call: wire.Call, query: list, body: list, started: float) -> _Response:
-        if not call.extra.isdigit() or len(call.extra) > 18:
+        if not (call.extra.isascii() and call.extra.isdigit()) or len(call.extra) > 18:
             raise BadRequest("The document number must be a positive integer")
         with self.sb.store.lock:
             data = pdf.document_pdf(self.sb.store.conn, call.name, int(call.extra))
@@ -285,7 +287,11 @@ class SandboxApp:
                     from_name = value
         url = signing.url_without_scheme(host, raw_path, query)
         expected = signing.multipart_hash(url, parts, self.sb.credentials.api_secret)
-        if not received or not signing.hashes_equal(expected, received):
+        try:
+            ok = bool(received) and signing.hashes_equal(expected, received or "")
+        except (UnicodeEncodeError, ValueError):  # a non-ASCII hash (header or part): just a wrong hash
+            ok = False
+        if not ok:
             raise Unauthorized(wire.HASH_ERROR)
         if not files:
             raise ApiError({"files": "At least one file is required"})

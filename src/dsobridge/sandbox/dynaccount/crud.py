@@ -67,15 +67,25 @@ def _validate(c: sqlite3.Connection, table: Table, fields: Sequence[tuple[str, s
         except ValueError as exc:
             errors[name] = str(exc)
             continue
-        if name.endswith("ref_country_name") and value and not _COUNTRY.match(str(value)):
-            errors[name] = "Must be an ISO 3166 two-letter country code, like DK"
-            continue
+        if name.endswith("ref_country_name") and isinstance(value, str):
+            value = value.upper()  # 'dk' is a country code too
+            if value and not _COUNTRY.match(value):
+                errors[name] = "Must be an ISO 3166 two-letter country code, like DK"
+                continue
         target = reference_for(table.name, name)
         if target is not None and value not in ("", 0):
             ref_table, column = target
-            if c.execute(f"SELECT 1 FROM {ref_table} WHERE {column}=? LIMIT 1", (value,)).fetchone() is None:  # noqa: S608
+            # Names are matched case-insensitively (the seed's own put example sends
+            # 'ref_currency_name' => 'dkk') and stored as the referenced row spells them.
+            found = c.execute(
+                f"SELECT {column} FROM {ref_table} WHERE {column}=? "  # noqa: S608
+                f"{'COLLATE NOCASE ' if isinstance(value, str) else ''}ORDER BY {column}=? DESC LIMIT 1",
+                (value, value),
+            ).fetchone()
+            if found is None:
                 errors[name] = f"No {ref_table} with {column} '{value}'"
                 continue
+            value = found[0]
         values[name] = value
     if errors:
         raise Invalid(errors)
@@ -337,7 +347,7 @@ def _after(
             ledger.refresh_totals(c, doc_table, table, fk, existing[fk])
     if table == "contact" and "module_id_" in values:
         c.execute(
-            "UPDATE contact SET module_id=(SELECT id FROM debtor WHERE module_id_=?) WHERE id=?",
+            "UPDATE contact SET module_id=COALESCE((SELECT id FROM debtor WHERE module_id_=?), 0) WHERE id=?",
             (values["module_id_"], row_id),
         )
     if table == "debtor" and existing is not None:

@@ -201,10 +201,8 @@ def report_pdf(c: sqlite3.Connection, name: str, lang: str, params: dict[str, st
             )
         pdf.row([("", 130, "L"), (_money(sum(sums.values())), 50, "R")], bold=True)
     elif name == "ledger_cards":
-        low = int(params.get("account_from") or 0) if (params.get("account_from") or "0").isdigit() else 0
-        high = (
-            int(params.get("account_to") or 10**9) if (params.get("account_to") or "0").isdigit() else 10**9
-        )
+        low = _account_bound(params.get("account_from", ""), 0)
+        high = _account_bound(params.get("account_to", ""), 10**9)
         per_account: dict[int, list] = defaultdict(list)
         for account, time, enc, txt, amount in _gl_entries(c, start, end):
             if low <= account <= high:
@@ -285,3 +283,9 @@ def report_pdf(c: sqlite3.Connection, name: str, lang: str, params: dict[str, st
     if lines > MAX_LINES:
         pdf.row([(f"... (afkortet efter {MAX_LINES} linjer)", 180, "L")])
     return pdf.bytes()
+
+
+def _account_bound(text: str, default: int) -> int:
+    """An account number parameter; empty or not plain ASCII digits (``'²'``) means no bound."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() else default

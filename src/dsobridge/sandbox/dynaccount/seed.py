@@ -22,13 +22,13 @@ CURRENCIES = [
     ("NOK", "Norske kroner", 6400),
     ("GBP", "Britiske pund", 87000),
 ]
-VATCODES = [  # name, type, percent, account, accountoff, txt (the seed's five + a zero code for exports)
-    ("EI25", "NET", 2500, 7220, 7210, "EU køb"),
-    ("EU25", "NET", 2500, 7210, 7220, "EU salg"),
-    ("I25", "GROSS", 2500, 7100, 0, "Indgående moms (Købsmoms)"),
-    ("REP", "GROSS", 2500, 7100, 0, "Repræsentation"),
-    ("U25", "GROSS", 2500, 7200, 0, "Udgående moms (Salgsmoms)"),
-    ("U0", "GROSS", 0, 7200, 0, "Momsfrit salg (udland)"),
+VATCODES = [  # name, type, percent, deduction, account, accountoff, txt (the seed's five + a zero code)
+    ("EI25", "NET", 2500, 10000, 7220, 7210, "EU køb"),
+    ("EU25", "NET", 2500, 10000, 7210, 7220, "EU salg"),
+    ("I25", "GROSS", 2500, 10000, 7100, 0, "Indgående moms (Købsmoms)"),
+    ("REP", "GROSS", 2500, 2500, 7100, 0, "Repræsentation"),  # 25 % deductible, as in the seed
+    ("U25", "GROSS", 2500, 10000, 7200, 0, "Udgående moms (Salgsmoms)"),
+    ("U0", "GROSS", 0, 10000, 7200, 0, "Momsfrit salg (udland)"),
 ]
 ACCOUNTS = [
     (1000, "Salg af varer og ydelser", "PROFIT"),
@@ -289,8 +289,8 @@ def reference_data(c: sqlite3.Connection, today: dt.date) -> None:
     c.executemany(
         "INSERT INTO vatcode (name, type, percent, deduction_percent, "
         "account_id_, account_name, accountoff_id_, "
-        "accountoff_name, txt) VALUES (?,?,?,10000,?,?,?,?,?)",
-        [(n, t, p, a, names.get(a, ""), o, names.get(o, ""), txt) for n, t, p, a, o, txt in VATCODES],
+        "accountoff_name, txt) VALUES (?,?,?,?,?,?,?,?,?)",
+        [(n, t, p, d, a, names.get(a, ""), o, names.get(o, ""), txt) for n, t, p, d, a, o, txt in VATCODES],
     )
     c.executemany("INSERT INTO payment (name, type, days) VALUES (?,?,?)", PAYMENTS)
     c.executemany("INSERT INTO debtor_group (name, account_id_, txt) VALUES (?,?,?)", GROUPS)

@@ -39,6 +39,7 @@ _INDEXES = [
     "CREATE INDEX IF NOT EXISTS ix_cu_contact ON contact_user(contact_id)",
 ]
 
+_LIMIT_NUMBER = re.compile(r"^\s*\d{1,18}\s*$", re.ASCII)
 _ORDER_ITEM = re.compile(r"^\s*([a-z_][a-z0-9_]*)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
 
 
@@ -59,11 +60,17 @@ def _ddl(table: Table) -> list[str]:
     return [f"CREATE TABLE IF NOT EXISTS {table.name} ({', '.join(columns)})"]
 
 
+# Optional ledger-account pointers answer "" when unset, as the seed's vatcode rows do.
+EMPTY_WHEN_ZERO = frozenset({"accountoff_id_", "sum_account_id_"})
+
+
 def json_object_sql(table: Table, fields: Sequence[str]) -> str:
     parts = []
     for name in fields:
         field = table.fields[name]
         value = money_sql(name) if field.type == MONEY else name
+        if name in EMPTY_WHEN_ZERO and field.type == INT:
+            value = f"CASE WHEN {name}=0 THEN '' ELSE {name} END"
         parts.append(f"'{name}', {value}")
     return f"json_object({', '.join(parts)})"
 
@@ -200,10 +207,9 @@ def parse_limit(text: str) -> tuple[int, int]:
     if not text:
         return 0, -1
     parts = text.split(",")
-    try:
-        numbers = [int(p) for p in parts]
-    except ValueError:
-        raise QueryError(f"Malformed limit '{text}' (expected offset,count)") from None
+    if not all(_LIMIT_NUMBER.match(p) for p in parts):  # ASCII digits only: no '1_0', no '٣'
+        raise QueryError(f"Malformed limit '{text}' (expected offset,count)")
+    numbers = [int(p) for p in parts]
     if len(numbers) == 1:
         numbers = [0, numbers[0]]
     if len(numbers) != 2 or numbers[0] < 0 or numbers[1] < 0 or numbers[1] > 100_000:

@@ -51,6 +51,9 @@ def parse_path(path: str) -> Call:
             f"Unknown {('table' if method in ('get', 'put', 'delete', 'insert_bulk') else method)} '{name}'"
         )
     extra = ""
+    if method == "document" and version == "v5" and rest[:1] == ["json"] and len(rest) >= 2:
+        # the v5 client puts json/ right after the name (as for a get row id): accept NUMBER after it too
+        rest = [rest[1], "json", *rest[2:]]
     if method == "document":
         if not rest:
             raise NotFound("Missing document number")
@@ -63,7 +66,7 @@ def parse_path(path: str) -> Call:
         extra, rest = rest[0], rest[1:]
     row_id = 0
     if rest and method in ("get", "put", "delete"):
-        if not rest[0].isdigit() or len(rest[0]) > 18:
+        if not (rest[0].isascii() and rest[0].isdigit()) or len(rest[0]) > 18:
             raise BadRequest("The row id must be a positive integer")
         row_id, rest = int(rest[0]), rest[1:]
     if rest:
