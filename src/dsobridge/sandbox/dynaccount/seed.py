@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 import random
 import sqlite3
 from typing import Any
@@ -490,6 +491,36 @@ def build(store: Store, today: dt.date, *, debtors: int, invoices: int, seed: in
     return counts
 
 
+# Payment behaviour, shared by the seed and by ``advance``: a daily chance that an open invoice is paid,
+# by how late it is (days past due; negative = before due). Most customers pay within about a week of the due
+# date; a slow tail pays months late; DISPUTED of the invoices are never paid (they age into the > 90 bucket).
+HAZARD = ((-10, -1, 0.03), (0, 30, 0.10), (31, 90, 0.04), (91, 10_000, 0.01))
+DISPUTED = 0.01
+PARTIAL = 0.12  # share of payments that settle only part of an invoice
+
+
+def daily_payment_chance(days_late: int) -> float:
+    for first, last, chance in HAZARD:
+        if first <= days_late <= last:
+            return chance
+    return 0.0
+
+
+def payment_day(rng: random.Random, issued: dt.date, due: dt.date) -> dt.date | None:
+    """When an invoice gets paid under ``HAZARD`` (None: never), one geometric draw per segment."""
+    if rng.random() < DISPUTED:
+        return None
+    for first, last, chance in HAZARD:
+        start = max(due + dt.timedelta(days=first), issued)
+        end = due + dt.timedelta(days=last)
+        if start > end:
+            continue
+        wait = int(math.log(1.0 - rng.random()) / math.log(1.0 - chance))
+        if start + dt.timedelta(days=wait) <= end:
+            return start + dt.timedelta(days=wait)
+    return None
+
+
 def _invoices(
     c: sqlite3.Connection,
     rng: random.Random,
@@ -547,24 +578,23 @@ def _invoices(
             remaining -= amount
         if remaining <= 0:
             continue
-        overdue = (today - due).days
-        r = rng.random()
-        if overdue > 45:
-            full, partial = 0.93, 0.04
-        elif overdue > 0:
-            full, partial = 0.6, 0.08
-        else:
-            full, partial = 0.2, 0.03
-        if r >= full + partial:
-            continue
-        when = min(today, max(issued, due + dt.timedelta(days=rng.randint(-10, 25))))
-        if r < full:
-            amount = remaining + (rng.randint(50, 500) * 100 if rng.random() < 0.005 else 0)
-        else:
-            amount = max(100, int(remaining * rng.uniform(0.2, 0.8)) // 100 * 100)
-            amount = min(amount, remaining - 1) if remaining > 1 else remaining
-        pays.append([when, who, amount, idx])
-        matches.append([when, idx, min(amount, remaining), ("pay", len(pays) - 1)])
+        paid_from = issued
+        for _instalment in range(3):  # a partial payment leaves a remainder that is paid later, or not
+            when = payment_day(rng, paid_from, due)
+            if when is None or when > today:
+                break
+            partial = rng.random() < PARTIAL and remaining > 100 and _instalment < 2
+            if partial:
+                amount = max(100, int(remaining * rng.uniform(0.2, 0.8)) // 100 * 100)
+                amount = min(amount, remaining - 1)
+            else:
+                amount = remaining + (rng.randint(50, 500) * 100 if rng.random() < 0.005 else 0)
+            pays.append([when, who, amount, idx])
+            matches.append([when, idx, min(amount, remaining), ("pay", len(pays) - 1)])
+            remaining -= min(amount, remaining)
+            if remaining <= 0:
+                break
+            paid_from = when + dt.timedelta(days=1)
     for _ in range(max(1, n // 100)):  # payments on account (unallocated)
         pays.append(
             [
@@ -806,17 +836,21 @@ def advance(store: Store, today: dt.date, *, days: int, seed: int) -> dict[str, 
             for _ in range(rng.randint(max(1, per_day // 2), per_day + per_day // 2)):
                 _new_invoice(c, rng, rng.choice(debtors), day)
                 counts["invoices"] += 1
+            # each open invoice has the daily chance of HAZARD of being paid (in full, or in part)
+            horizon = (day + dt.timedelta(days=10)).isoformat()
             due = c.execute(
-                "SELECT invoice_id_, module_id_, _remaining FROM debtor_invoice WHERE is_booked='YES' "
-                "AND is_matched='NO' AND time_due <= ? ORDER BY time_due, id LIMIT ?",
-                (day.isoformat(), per_day),
+                "SELECT invoice_id_, module_id_, _remaining, time_due FROM debtor_invoice "
+                "WHERE is_booked='YES' AND is_matched='NO' AND time_due <= ? ORDER BY time_due, id",
+                (horizon,),
             ).fetchall()
-            for number, module_no, remaining in due:
+            for number, module_no, remaining, time_due in due:
+                late = (day - dt.date.fromisoformat(time_due)).days
+                chance = daily_payment_chance(late)
                 r = rng.random()
-                if r < 0.55:
+                if r < chance:
                     ledger.book_payment(c, module_no, remaining, day, "Indbetaling", day, invoice_no=number)
                     counts["payments"] += 1
-                elif r < 0.7 and remaining > 100:
+                elif r < chance * (1 + PARTIAL) and remaining > 100:
                     half = remaining // 2
                     ledger.book_payment(c, module_no, half, day, "Delbetaling", day, invoice_no=number)
                     counts["partial_payments"] += 1
