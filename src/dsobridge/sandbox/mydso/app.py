@@ -1,0 +1,200 @@
+"""HTTP wire of the import interface: ``/api/{type}``, ``/apiPutFiles/…`` and the operator routes
+``/_sandbox/…``.
+
+Bodies are streamed into a spooled temporary file (in memory up to 1 MiB, then on disk) and counted against
+the size cap; the import itself runs in a worker thread so the event loop keeps serving other requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import importlib
+import json
+import tempfile
+from datetime import date, datetime
+from typing import IO, TYPE_CHECKING, Any
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from dsobridge.sandbox.mydso.importer import failure_report
+from dsobridge.sandbox.mydso.options import KINDS, ImportOptions, options_from_query
+from dsobridge.sandbox.mydso.reader import ImportFailed
+
+if TYPE_CHECKING:
+    from dsobridge.sandbox.mydso.sandbox import MyDsoSandbox
+
+__all__ = ["build_app", "status_for"]
+
+SPOOL_IN_MEMORY = 1 << 20
+_STATUS = {"ACCESS_DENIED": 401, "UNKNOWN_TYPE": 404, "TOO_LARGE": 413, "UNKNOWN_JOB": 404}
+
+
+def status_for(report: dict[str, Any]) -> int:
+    """200 on success; 401/404/413 as the spec says; 400 for every other file-level error."""
+    if report.get("success"):
+        return 200
+    return _STATUS.get(str(report.get("error_code")), 400)
+
+
+def _json(report: dict[str, Any], status: int | None = None) -> JSONResponse:
+    response = JSONResponse(report, status_code=status if status is not None else status_for(report))
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="My DSO Manager sandbox"'
+    return response
+
+
+def _login(request: Request, sandbox: MyDsoSandbox) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    login, sep, password = decoded.partition(":")
+    if not sep or not sandbox.store.verify(login, password):
+        return None
+    return login
+
+
+def _denied(kind: str | None = None) -> JSONResponse:
+    error = ImportFailed("ACCESS_DENIED", "wrong or missing login and password", status=401)
+    return _json(failure_report(kind or "", None, error))
+
+
+async def _spool(request: Request, cap: int) -> IO[bytes]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise ImportFailed("TOO_LARGE", f"the body exceeds {cap} bytes", status=413)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - the caller closes it
+    total = 0
+    try:
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > cap:
+                raise ImportFailed("TOO_LARGE", f"the body exceeds {cap} bytes", status=413)
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
+def _prepare(request: Request, kind: str) -> ImportOptions:
+    if kind not in KINDS:
+        raise ImportFailed("UNKNOWN_TYPE", f"unknown file type {kind!r}: use one of {', '.join(KINDS)}")
+    options = options_from_query(request.query_params)
+    if "encoding" not in request.query_params:
+        # no encoding option: a valid charset in Content-Type is honoured (an invalid one is ignored)
+        charset = _charset(request.headers.get("content-type", ""))
+        if charset is not None:
+            options = dataclasses.replace(options, encoding=charset)
+    return options
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"'):
+            try:
+                return options_from_query({"encoding": value.strip().strip('"')}).encoding
+            except ImportFailed:
+                return None
+    return None
+
+
+def build_app(sandbox: MyDsoSandbox) -> Starlette:
+    async def api_import(request: Request) -> JSONResponse:
+        kind = request.path_params["kind"]
+        login = _login(request, sandbox)
+        if login is None:
+            return _denied(kind)
+        options: ImportOptions | None = None
+        try:
+            options = _prepare(request, kind)
+            body = await _spool(request, sandbox.max_body_bytes)
+        except ImportFailed as exc:
+            return _json(failure_report(kind, options, exc))
+        try:
+            report = await anyio.to_thread.run_sync(
+                lambda: sandbox.import_file(login, kind, body, options, channel="http")
+            )
+        finally:
+            body.close()
+        return _json(report)
+
+    async def async_submit(request: Request) -> JSONResponse:
+        kind = request.path_params["name"]
+        login = _login(request, sandbox)
+        if login is None:
+            return _denied(kind)
+        options: ImportOptions | None = None
+        try:
+            options = _prepare(request, kind)
+            body = await _spool(request, sandbox.max_body_bytes)
+        except ImportFailed as exc:
+            return _json(failure_report(kind, options, exc))
+        job = sandbox.jobs.submit(login, kind, options, lambda: body, channel="async")
+        return JSONResponse({"success": True, "job_id": job.id, "status": "queued"}, status_code=202)
+
+    async def async_status(request: Request) -> JSONResponse:
+        login = _login(request, sandbox)
+        if login is None:
+            return _denied()
+        job = sandbox.jobs.get(request.path_params["name"])
+        if job is None or job.account != login:
+            return _json({"success": False, "error_code": "UNKNOWN_JOB", "message": "no such job"})
+        return JSONResponse({"success": True, **job.public()})
+
+    async def clock(request: Request) -> JSONResponse:
+        if request.method == "POST":
+            try:
+                payload = json.loads(await request.body() or b"{}")
+                if "today" in payload:
+                    sandbox.today = date.fromisoformat(payload["today"])
+                if "advance_days" in payload:
+                    sandbox.advance(int(payload["advance_days"]))
+            except (ValueError, TypeError, AttributeError) as exc:
+                return JSONResponse(
+                    {"success": False, "error_code": "BAD_OPTION", "message": f"clock: {exc}"},
+                    status_code=400,
+                )
+        return JSONResponse({"today": sandbox.today.isoformat()})
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True, "today": sandbox.today.isoformat(), "now": _now()})
+
+    routes: list[BaseRoute] = [
+        Route("/api/{kind}", api_import, methods=["POST"]),
+        Route("/apiPutFiles/{name}", async_submit, methods=["POST"]),
+        Route("/apiPutFiles/{name}", async_status, methods=["GET"]),
+        Route("/_sandbox/clock", clock, methods=["GET", "POST"]),
+        Route("/_sandbox/health", health, methods=["GET"]),
+    ]
+    routes += _optional_routes(sandbox, "ledger_api", "ledger_routes")
+    routes += _optional_routes(sandbox, "web", "web_routes")
+    return Starlette(routes=routes)
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _optional_routes(sandbox: MyDsoSandbox, module: str, attribute: str) -> list[BaseRoute]:
+    """Routes from the ledger side's modules, mounted when they exist (they are built separately)."""
+    name = f"dsobridge.sandbox.mydso.{module}"
+    try:
+        loaded = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return []
+        raise
+    return list(getattr(loaded, attribute)(sandbox))
