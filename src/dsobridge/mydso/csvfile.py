@@ -1,22 +1,25 @@
 """The streaming CSV writer: rows in, encoded byte chunks out, refusing what the server would reject.
 
 Format (spec §4): header row, ``;``, every field double-quoted with quotes doubled, CRLF, ISO dates, amounts
-``6580.10`` (or ``6 580,10``), in the requested encoding. The quoting itself is done by the stdlib ``csv``
-module (C code); this module only formats the typed values and validates each row before it is written.
+``6580.10`` (or ``6 580,10``), in the requested encoding. Each row is validated, formatted and joined with
+``";"`` in one step; a chunk's quotes are then counted once, and only a chunk holding a cell with ``"`` has
+those rows written again with quotes doubled, so the output is byte for byte what ``csv.writer`` (QUOTE_ALL)
+writes from the same cells.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import os
 import re
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from itertools import chain, islice
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -53,8 +56,9 @@ class CsvOptions:
     - ``neutralise_formulas``: prefix text cells starting with ``= + - @`` (and not a number) with ``'`` for
       spreadsheet safety. Off by default: the import must receive the exact text.
     - ``check_signs``: refuse a negative ``FAC`` or a positive ``AVO``/``RGL`` amount.
-    - ``check_duplicates``: refuse an item whose key (spec §3) already appeared in the file. Costs about
-      70 bytes per item; switch off for strictly flat memory when the source guarantees unique keys.
+    - ``check_duplicates``: refuse an item whose key (spec §3) already appeared in the file. Costs 12 to
+      24 bytes per row (a 64-bit hash in an open-addressing table); switch off for strictly flat memory
+      when the source guarantees unique keys.
     - ``columns``: the header, in order. ``None``: the first row's keys for mapping rows, else every column
       of the file kind in spec order.
     """
@@ -198,14 +202,79 @@ codecs.register_error("dsobridge-transliterate", _translit_handler)
 # --- the writer --------------------------------------------------------------------------------
 
 
-class _Sink:
-    """A write() target for csv.writer that collects lines in a list."""
+_M64 = 0xFFFF_FFFF_FFFF_FFFF
 
-    __slots__ = ("parts", "write")
 
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.write = self.parts.append
+class _KeyTable:
+    """The 64-bit key hashes seen so far, exactly, in an open-addressing table: 8 bytes a slot in one
+    ``array('Q')``, linear probing, at most 2/3 full, doubled when that is reached.
+
+    Why not a ``set`` of ints: every int is a 32-byte object plus a 16-byte set entry (about 68 bytes per
+    row measured); this costs 12 to 24 bytes per row (36 for a moment while doubling). 0 marks an empty slot,
+    so the hash 0 is stored as 1 (one more 64-bit value that may collide: harmless). The items fast path
+    inlines ``add_new``: keep both in step.
+    """
+
+    __slots__ = ("free", "mask", "table")
+
+    def __init__(self, expected: int = 0) -> None:
+        slots = 1 << 12
+        while slots * 2 // 3 <= expected:
+            slots *= 2
+        self.table = array("Q", [0]) * slots
+        self.mask = slots - 1
+        self.free = slots * 2 // 3
+
+    def add_new(self, key: int) -> bool:
+        """Add ``key``; False if it was already there."""
+        key = key & _M64 or 1
+        table, mask = self.table, self.mask
+        i = key & mask
+        k = table[i]
+        while k:
+            if k == key:
+                return False
+            i = (i + 1) & mask
+            k = table[i]
+        table[i] = key
+        self.free -= 1
+        if not self.free:
+            self.grow()
+        return True
+
+    def __contains__(self, key: int) -> bool:
+        key = key & _M64 or 1
+        table, mask = self.table, self.mask
+        i = key & mask
+        k = table[i]
+        while k:
+            if k == key:
+                return True
+            i = (i + 1) & mask
+            k = table[i]
+        return False
+
+    def add(self, key: int) -> None:
+        self.add_new(key)
+
+    def reserve(self, keys: int) -> None:
+        """Count ``keys`` as added (at most that many will be), growing first if they might not fit."""
+        while self.free <= keys:
+            self.grow()
+        self.free -= keys
+
+    def grow(self) -> None:
+        old = self.table
+        used = len(old) * 2 // 3 - self.free
+        slots = len(old) * 2
+        table = self.table = array("Q", [0]) * slots
+        mask = self.mask = slots - 1
+        self.free = slots * 2 // 3 - used
+        for key in filter(None, old):
+            i = key & mask
+            while table[i]:
+                i = (i + 1) & mask
+            table[i] = key
 
 
 def check_header(kind: str, columns: Sequence[str]) -> tuple[str, ...]:
@@ -233,7 +302,7 @@ def _text_key(value: Any) -> str:
 def _key_function(kind: str, index: dict[str, int]) -> Callable[[list[Any]], tuple[int, str, str]] | None:
     """The per-file key the server refuses to see twice (spec §3 [ours]), as a 64-bit hash.
 
-    Only the hash is kept, so a 1,000,000-item file costs about 70 MB less than keeping the keys.
+    Only the hash is kept (in a ``_KeyTable``), not the key's strings.
     """
     get = index.get
     if kind == "items":
@@ -304,6 +373,23 @@ def row_formatter(kind: str, columns: Sequence[str], options: CsvOptions) -> Cal
 
     ``columns`` must have passed ``check_header``. Stateful: it remembers item keys to refuse duplicates.
     """
+    return _row_formatter(kind, columns, options, lines=False)
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as ``csv.writer`` writes it: ``None`` is empty, a ``str`` (or subclass) its own text."""
+    if isinstance(value, str):
+        return value
+    return "" if value is None else str(value)
+
+
+def _join_cells(cells: list[Any]) -> str:
+    return '";"'.join(map(_cell_text, cells))
+
+
+def _row_formatter(
+    kind: str, columns: Sequence[str], options: CsvOptions, *, lines: bool, expected: int = 0
+) -> Callable[[Any, int], Any]:
     model = MODELS[kind]
     index = {c: i for i, c in enumerate(columns)}
     colset = frozenset(columns)
@@ -347,7 +433,7 @@ def row_formatter(kind: str, columns: Sequence[str], options: CsvOptions) -> Cal
         i_client, i_number, i_issue = index["client_code"], index["item_number"], index["item_date_issue"]
         i_unique = index.get("item_unique_key", -1)
     other_checks = (key_of is not None and not is_items) or identity is not None
-    seen: set[int] = set()
+    seen = _KeyTable(expected if options.check_duplicates else 0)
 
     def from_mapping(row: Mapping[str, Any], n: int) -> list[Any]:
         extra = row.keys() - colset
@@ -441,9 +527,12 @@ def row_formatter(kind: str, columns: Sequence[str], options: CsvOptions) -> Cal
         return vals
 
     if is_items and not neutralise:
-        return _items_fast_path(
-            columns, options, format_row, seen, get_values, get_unset, unset_nones, check_signs, item_keys
-        )
+        slow: Callable[[Any, int], Any] = format_row
+        if lines:
+            slow = lambda row, n: _join_cells(format_row(row, n))  # noqa: E731
+        return _items_fast_path(columns, options, slow, seen, check_signs, item_keys, lines)
+    if lines:
+        return lambda row, n: _join_cells(format_row(row, n))
     return format_row
 
 
@@ -451,19 +540,20 @@ def _items_fast_path(
     columns: Sequence[str],
     options: CsvOptions,
     slow: Callable[[Any, int], list[Any]],
-    seen: set[int],
-    get_values: Callable[[Any], Any],
-    get_unset: Callable[[Any], Any] | None,
-    unset_nones: Any,
+    seen: _KeyTable,
     check_signs: bool,
     item_keys: bool,
-) -> Callable[[Any, int], list[Any]]:
+    lines: bool = False,
+) -> Callable[[Any, int], Any]:
     """Compile ``format_row`` for one items header: straight-line code for the common row, falling back to the
     generic ``slow`` formatter (which raises the precise ``RowError``) on anything unusual.
 
     Why: an items file may hold a million rows; loops over column lists cost more than the writing itself.
     The fallback keeps one definition of every rule; this path only accepts rows ``slow`` would accept
     unchanged, and adds the row's key to ``seen`` only when it accepts the row.
+
+    ``lines=True`` compiles the writer's variant: it returns the row's cells as text joined by ``";"`` (quotes
+    not yet doubled, see ``_Lines``) and ``slow`` must return the same text for the rows it is handed.
     """
     types = column_kinds("items")
     index = {c: i for i, c in enumerate(columns)}
@@ -471,14 +561,20 @@ def _items_fast_path(
     point = options.decimal_style == "point"
     out = list(names)
     unpack = f"({', '.join(names)},)"
+    # one C-level getattr of every column; those left out of the header must all be None
+    unset = [c for c in COLUMNS["items"] if c not in index]
+    unset_names = [f"u{i}" for i in range(len(unset))]
     body = [
         "def format_row(row, n):",
         "    cls = row.__class__",
         "    if cls is Item:",
-        f"        {unpack} = get_values(row)",
+        f"        ({', '.join(names + unset_names)},) = get_all(row)",
     ]
-    if get_unset is not None:
-        body += ["        if get_unset(row) != unset_nones:", "            return slow(row, n)"]
+    if unset:
+        body += [
+            f"        if {' or '.join(f'{u} is not None' for u in unset_names)}:",
+            "            return slow(row, n)",
+        ]
     body += [
         "    elif cls is dict:",  # mapping rows, as the sync engine sends them
         "        if not row.keys() <= colset:",
@@ -493,11 +589,20 @@ def _items_fast_path(
     for i, column in enumerate(columns):
         v, kind, required = names[i], types[column], column in REQUIRED["items"]
         if kind == "text":
-            if required:
-                body += [f"    if {v} is None or {v} == '':", "        return slow(row, n)"]
+            if required:  # empty, None, or any other false value: the generic formatter decides
+                body += [f"    if not {v}:", "        return slow(row, n)"]
+            elif lines:
+                out[i] = f"('' if {v} is None else {v})"
         elif kind == "date":
             test = f"{v}.__class__ is not date" + ("" if required else f" and {v} is not None")
             body += [f"    if {test}:", "        return slow(row, n)"]
+            if lines:  # a file holds a few hundred distinct dates: a dict lookup beats isoformat() 10 times
+                out[i] = f"d{i}"
+                body += [
+                    f"    d{i} = date_text({v})" + ("" if required else f" if {v} is not None else ''"),
+                    f"    if d{i} is None:",
+                    f"        d{i} = iso_date({v})",
+                ]
         elif kind == "amount":
             out[i] = f"s{i}"
             body += [f"    if {v}.__class__ is Decimal:"]
@@ -515,9 +620,11 @@ def _items_fast_path(
                 ]
             if not required:
                 body += [f"    elif {v} is None:", f"        s{i} = None"]
+                if lines:
+                    out[i] = f"('' if s{i} is None else s{i})"
             body += ["    else:", "        return slow(row, n)"]
     # signs read from the formatted text (cheaper than comparing Decimals): "-…" is negative, "0.00" zero
-    amounts = [out[index[c]] for c in columns if types[c] == "amount"]
+    amounts = [f"s{index[c]}" for c in columns if types[c] == "amount"]
     if check_signs and amounts:
         t = names[index["item_type"]]
         negative = " or ".join(f"({a} is not None and {a}[0] == '-')" for a in amounts)
@@ -530,40 +637,68 @@ def _items_fast_path(
             f"        if {positive}:",
             "            return slow(row, n)",
         ]
+    if lines:  # before the key is remembered: a non-str text cell (TypeError) goes to the generic formatter
+        body += [
+            "    try:",
+            f"        line = '\";\"'.join(({', '.join(out)},))",
+            "    except TypeError:",
+            "        return slow(row, n)",
+        ]
     if item_keys:
         client, typ, number = (names[index[c]] for c in ("client_code", "item_type", "item_number"))
         issue = names[index["item_date_issue"]]
         unique = names[index["item_unique_key"]] if "item_unique_key" in index else None
-        natural = f"hash(({client}, {typ}.upper(), {number}, {issue}.year))"
+        natural = f"hash(({client}, UPPER.get({typ}) or {typ}.upper(), {number}, {issue}.year))"
         key = f"hash(('U', {unique})) if {unique} else {natural}" if unique else natural
         body += [
             f"    if {typ}.__class__ is not str:",
             "        return slow(row, n)",
-            f"    key = {key}",
-            "    if key in seen:",
-            "        return slow(row, n)",
-            "    seen_add(key)",
+            f"    key = ({key}) & M64 or 1",  # _KeyTable.add_new inlined: a million rows pass here
+            "    table = seen.table",
+            "    mask = seen.mask",
+            "    i = key & mask",
+            "    k = table[i]",
+            "    while k:",
+            "        if k == key:",
+            "            return slow(row, n)",
+            "        i = (i + 1) & mask",
+            "        k = table[i]",
+            "    table[i] = key",
         ]
-    body.append(f"    return [{', '.join(out)}]")
+        if not lines:  # the writer reserves room for a whole chunk at a time instead (iter_csv)
+            body += ["    seen.free -= 1", "    if not seen.free:", "        seen.grow()"]
+    body.append("    return line" if lines else f"    return [{', '.join(out)}]")
+    dates: dict[date, str] = {}
+
+    def iso_date(d: date) -> str:
+        text = dates[d] = d.isoformat()
+        if len(dates) > 4096:  # bounded: memory must not grow with the file
+            dates.clear()
+        return text
+
     namespace: dict[str, Any] = {
         "Item": MODELS["items"],
         "colset": frozenset(columns),
         "columns": tuple(columns),
         "get_items": itemgetter(*columns),
         "slow": slow,
-        "get_values": get_values,
-        "get_unset": get_unset,
-        "unset_nones": unset_nones,
+        "get_all": attrgetter(*columns, *unset),
         "date": date,
         "Decimal": Decimal,
         "amount": _amount_space_comma_or_none,
         "NEGATIVE": _NEGATIVE_TYPES,
         "ZEROS": frozenset({"0.00", "0,00"}),
         "seen": seen,
-        "seen_add": seen.add,
+        "M64": _M64,
+        "UPPER": {t: t for t in ("FAC", "AVO", "RGL", "ODI", "TRT", "DPA")},  # str.upper() costs more
+        "date_text": dates.get,
+        "iso_date": iso_date,
     }
     exec(compile("\n".join(body), "<dsobridge.mydso items row>", "exec"), namespace)  # noqa: S102
-    return namespace["format_row"]
+    format_row = namespace["format_row"]
+    if lines and item_keys:
+        format_row.seen = seen  # iter_csv reserves room for each chunk's keys (none are counted here)
+    return format_row
 
 
 def iter_csv(kind: str | Enum, rows: Iterable[Any], options: CsvOptions | None = None) -> Iterator[bytes]:
@@ -582,66 +717,80 @@ def iter_csv(kind: str | Enum, rows: Iterable[Any], options: CsvOptions | None =
         columns = check_header(kind, list(first.keys()))
     else:
         columns = COLUMNS[kind]
-    format_row = row_formatter(kind, columns, options)
+    # a list or tuple is already in memory: size the key table once (a generator's table grows by doubling)
+    expected = len(rows) if isinstance(rows, (list, tuple)) else 0
+    line_of = _row_formatter(kind, columns, options, lines=True, expected=expected)
+    seen: _KeyTable | None = getattr(line_of, "seen", None)
     encoding = options.encoding
     errors = "dsobridge-transliterate" if options.transliterate else "strict"
-    sink = _Sink()
-    writer = csv.writer(sink, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow(columns)
-    header = "".join(sink.parts)
-    sink.parts.clear()
+    header = '"' + '";"'.join(c.replace('"', '""') for c in columns) + '"\r\n'
     try:
         yield header.encode(encoding, errors)
     except UnicodeEncodeError as exc:  # a codec that cannot even hold the ASCII column names
         raise HeaderError(None, f"encoding {encoding} cannot write the header: {exc.reason}") from None
 
-    batch: list[list[Any]] = []
-    append = batch.append
-    n = 0
-    pending = () if first is None else (first,)
-    for source in (pending, it):
-        for row in source:
-            n += 1
-            append(format_row(row, n))
-            if len(batch) >= _CHUNK_ROWS:
-                yield _encode(writer, sink, batch, n - len(batch) + 1, columns, encoding, errors)
-                batch.clear()
-    if batch:
-        yield _encode(writer, sink, batch, n - len(batch) + 1, columns, encoding, errors)
+    lines = _Lines(kind, columns, options, encoding, errors)
+    clean = 2 * len(columns)  # quotes in a row none of whose cells holds a quote
+    source = it if first is None else chain((first,), it)
+    n = 1
+    while batch := list(islice(source, _CHUNK_ROWS)):
+        if seen is not None:
+            seen.reserve(len(batch))
+        texts = [line_of(row, i) for i, row in enumerate(batch, n)]
+        texts[0] = '"' + texts[0]  # the chunk's first and last quotes: no copy of the whole chunk
+        texts[-1] += '"\r\n'
+        text = '"\r\n"'.join(texts)
+        if text.count('"') != clean * len(batch):
+            text = lines.requote(batch, texts, n)
+        del texts
+        yield lines.encode(text, batch, n)
+        n += len(batch)
 
 
-def _encode(
-    writer: Any,
-    sink: _Sink,
-    batch: list[list[Any]],
-    first_row: int,
-    columns: Sequence[str],
-    encoding: str,
-    errors: str,
-) -> bytes:
-    try:
-        writer.writerows(batch)
-    except csv.Error as exc:
-        raise RowError(first_row, None, f"cannot write the chunk starting here: {exc}") from None
-    text = "".join(sink.parts)
-    sink.parts.clear()
-    try:
-        return text.encode(encoding, errors)
-    except UnicodeEncodeError:
-        for offset, vals in enumerate(batch):
-            for column, value in zip(columns, vals, strict=True):
-                if value.__class__ is str:
-                    try:
-                        value.encode(encoding)
-                    except UnicodeEncodeError as exc:
-                        ch = value[exc.start]
-                        raise RowError(
-                            first_row + offset,
-                            column,
-                            f"character {ch!r} (U+{ord(ch):04X}) cannot be encoded in {encoding}; "
-                            "pass CsvOptions(transliterate=True) to replace it",
-                        ) from None
-        raise
+class _Lines:
+    """The writer's rare cases: cells holding ``"`` and characters the encoding cannot hold.
+
+    Rows are written as their cells joined by ``";"`` with quotes not doubled, and a whole chunk's quotes are
+    counted once (C speed): only when a chunk holds more than the delimiting quotes are its rows formatted
+    again, by a formatter without the (stateful) duplicate check, this time with quotes doubled.
+    """
+
+    def __init__(self, kind: str, columns: Sequence[str], options: CsvOptions, encoding: str, errors: str):
+        self.columns = columns
+        self.encoding = encoding
+        self.errors = errors
+        self.format = row_formatter(kind, columns, replace(options, check_duplicates=False))
+        self.clean = 2 * (len(columns) - 1)
+
+    def cells(self, row: Any, n: int) -> list[str]:
+        return [_cell_text(v) for v in self.format(row, n)]
+
+    def requote(self, batch: list[Any], texts: list[str], first: int) -> str:
+        texts[0] = texts[0][1:]
+        texts[-1] = texts[-1][:-3]
+        for i, text in enumerate(texts):
+            if text.count('"') != self.clean:
+                texts[i] = '";"'.join(c.replace('"', '""') for c in self.cells(batch[i], first + i))
+        return '"' + '"\r\n"'.join(texts) + '"\r\n'
+
+    def encode(self, text: str, batch: list[Any], first: int) -> bytes:
+        try:
+            return text.encode(self.encoding, self.errors)
+        except UnicodeEncodeError:
+            pass
+        for i, row in enumerate(batch):
+            for column, value in zip(self.columns, self.cells(row, first + i), strict=True):
+                try:
+                    value.encode(self.encoding)
+                except UnicodeEncodeError as exc:
+                    ch = value[exc.start]
+                    raise RowError(
+                        first + i,
+                        column,
+                        f"character {ch!r} (U+{ord(ch):04X}) cannot be encoded in {self.encoding}; "
+                        "pass CsvOptions(transliterate=True) to replace it",
+                    ) from None
+        raise AssertionError("unreachable: a chunk failed to encode but none of its cells does")
 
 
 def write_csv(
