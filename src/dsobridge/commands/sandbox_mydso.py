@@ -40,6 +40,26 @@ def mydso() -> None:
     "--ftp-port", type=int, default=None, help="Also run the FTP drop on this port (0: any free port)."
 )
 @click.option(
+    "--ftps",
+    is_flag=True,
+    help="Make the FTP drop explicit FTPS (AUTH TLS), required on control and data channels.",
+)
+@click.option(
+    "--ftps-allow-plain",
+    is_flag=True,
+    help="With --ftps, also accept sessions that never start TLS (TLS offered, not required).",
+)
+@click.option(
+    "--ftp-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="FTPS certificate chain, PEM (default: a self-signed one for localhost/127.0.0.1, made at start).",
+)
+@click.option(
+    "--ftp-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="FTPS private key, PEM (default: read from --ftp-cert).",
+)
+@click.option(
     "--account",
     "account_values",
     multiple=True,
@@ -55,6 +75,10 @@ def serve(
     port: int,
     host: str,
     ftp_port: int | None,
+    ftps: bool,
+    ftps_allow_plain: bool,
+    ftp_cert: Path | None,
+    ftp_key: Path | None,
     account_values: tuple[str, ...],
     db: Path | None,
     today: str | None,
@@ -63,10 +87,17 @@ def serve(
     """Serve /api/{items|clients|contacts|users}, /apiPutFiles/ and the ledger; prints where and who.
 
     Passwords given with --account are not printed; the demo account's password is (it is a test secret).
+    With --ftps, FTP_CERT= names the certificate a client should trust (never the key).
     """
     from dsobridge.sandbox import LoopbackServer
     from dsobridge.sandbox.mydso import MyDsoSandbox
 
+    if (ftps or ftps_allow_plain or ftp_cert or ftp_key) and ftp_port is None:
+        raise click.UsageError("--ftps, --ftps-allow-plain, --ftp-cert and --ftp-key need --ftp-port")
+    if (ftps_allow_plain or ftp_cert or ftp_key) and not ftps:
+        raise click.UsageError("--ftps-allow-plain, --ftp-cert and --ftp-key need --ftps")
+    if ftp_key and not ftp_cert:
+        raise click.UsageError("--ftp-key needs --ftp-cert")
     accounts = _accounts(account_values)
     sb = MyDsoSandbox(db, accounts=accounts or None, today=_date(today), max_body_bytes=max_body_mib << 20)
     server = LoopbackServer(sb.app, host=host, port=port).start()
@@ -74,8 +105,24 @@ def serve(
     click.echo(f"BASE_URL={base}/api/")
     click.echo(f"ASYNC_URL={base}/apiPutFiles/")
     if ftp_port is not None:
-        ftp_host, bound = sb.start_ftp(host, ftp_port)
+        try:
+            ftp_host, bound = sb.start_ftp(
+                host,
+                ftp_port,
+                tls=ftps,
+                certfile=ftp_cert,
+                keyfile=ftp_key,
+                tls_control_required=not ftps_allow_plain,
+                tls_data_required=not ftps_allow_plain,
+            )
+        except (OSError, ValueError) as exc:
+            server.stop()
+            sb.close()
+            raise click.ClickException(f"cannot start the FTP drop: {exc}") from None
         click.echo(f"FTP={ftp_host}:{bound}")
+        if ftps and sb.ftp is not None:
+            click.echo(f"FTP_TLS={'optional' if ftps_allow_plain else 'required'}")
+            click.echo(f"FTP_CERT={sb.ftp.certfile}")
     for login in sb.accounts:
         click.echo(f"LOGIN={login}")
         if not accounts:

@@ -21,7 +21,7 @@ from typing import Any
 from dsobridge.mydso.body import make_body
 from dsobridge.mydso.client import check_report
 from dsobridge.mydso.csvfile import CsvOptions, file_name
-from dsobridge.mydso.errors import AccessDenied, BadResponse, ImportTimeout, TransportError
+from dsobridge.mydso.errors import AccessDenied, BadResponse, ImportTimeout, MyDsoError, TransportError
 from dsobridge.mydso.report import ImportReport
 from dsobridge.mydso.rows import kind_of
 
@@ -54,8 +54,9 @@ class _ChunkReader(io.RawIOBase):
 class FtpDrop:
     """Deliver files through My DSO Manager's FTP drop folder.
 
-    ``tls=True`` is explicit FTPS (AUTH TLS, then a protected data channel), verifying the certificate with
-    ``ssl_context`` (default: the system's trust store). ``directory`` is changed into after login.
+    ``tls=True`` is explicit FTPS: ``AUTH TLS`` before the login, then ``PROT P`` so every data transfer is
+    encrypted too; the certificate and host name are verified with ``ssl_context`` (default: the system's
+    trust store). ``directory`` is changed into after login.
     Nothing is retried automatically: a file is resent only by the caller.
     """
 
@@ -72,6 +73,8 @@ class FtpDrop:
         ssl_context: ssl.SSLContext | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if ssl_context is not None and not tls:
+            raise ValueError("ssl_context is for tls=True")
         self.host = host
         self.port = port
         self.tls = tls
@@ -92,8 +95,11 @@ class FtpDrop:
             ftp: ftplib.FTP = ftplib.FTP_TLS(context=context)  # noqa: S321
         else:
             ftp = ftplib.FTP()  # noqa: S321
+        where = f"{self.host}:{self.port}"
         try:
             ftp.connect(self.host, self.port, timeout=self.timeout)
+            if isinstance(ftp, ftplib.FTP_TLS):
+                self._start_tls(ftp, where)  # before USER/PASS: the password only travels encrypted
             try:
                 ftp.login(self._login, self._password)
             except ftplib.error_perm as exc:
@@ -104,14 +110,26 @@ class FtpDrop:
                 ftp.prot_p()
             if self.directory:
                 ftp.cwd(self.directory)
-        except AccessDenied:
+        except MyDsoError:
             _quit(ftp)
             raise
         except (*ftplib.all_errors,) as exc:
             _quit(ftp)
-            where = f"{self.host}:{self.port}"
             raise TransportError(f"FTP connection to {where} failed: {_reason(exc)}") from None
         return ftp
+
+    @staticmethod
+    def _start_tls(ftp: ftplib.FTP_TLS, where: str) -> None:
+        """``AUTH TLS`` and the handshake, with errors that say which of the two went wrong."""
+        try:
+            ftp.auth()
+        except ssl.SSLCertVerificationError as exc:
+            reason = exc.verify_message or exc.reason or "certificate verify failed"
+            raise TransportError(f"FTPS certificate of {where} failed verification: {reason}") from None
+        except ssl.SSLError as exc:
+            raise TransportError(f"FTPS handshake with {where} failed: {exc.reason or exc}") from None
+        except (ftplib.error_perm, ftplib.error_reply) as exc:
+            raise TransportError(f"FTP server {where} refused AUTH TLS: {str(exc)[:120]}") from None
 
     def deliver(
         self,

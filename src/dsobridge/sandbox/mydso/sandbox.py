@@ -92,10 +92,32 @@ class MyDsoSandbox:
         return self.import_file(job.account, job.kind, body, job.options, channel=job.channel)
 
     # -- FTP drop -------------------------------------------------------------------------------------
-    def start_ftp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+    def start_ftp(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls: bool = False,
+        certfile: str | Path | None = None,
+        keyfile: str | Path | None = None,
+        tls_control_required: bool = True,
+        tls_data_required: bool = True,
+    ) -> tuple[str, int]:
+        """Start the FTP drop (``tls=True``: explicit FTPS, see ``FtpDrop``); answer its address."""
         if self.ftp is not None:
+            if self.ftp.tls != tls:
+                raise RuntimeError(f"the FTP drop already runs with tls={self.ftp.tls}; stop_ftp() first")
             return self.ftp.address
-        self.ftp = FtpDrop(self, host, port)
+        self.ftp = FtpDrop(
+            self,
+            host,
+            port,
+            tls=tls,
+            certfile=certfile,
+            keyfile=keyfile,
+            tls_control_required=tls_control_required,
+            tls_data_required=tls_data_required,
+        )
         return self.ftp.start()
 
     def stop_ftp(self) -> None:
