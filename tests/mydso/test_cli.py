@@ -94,3 +94,23 @@ def test_check(tmp_path):
         "items.csv: row 2 (line 3), column 'item_number': "
         "duplicate key (client, type, number, year of issue) within the file",
     ]
+
+
+def test_send_via_ftp_refuses_a_cafile_without_tls(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from dsobridge.cli import cli
+
+    data = tmp_path / "clients.csv"
+    data.write_text('"client_code";"client_business_name"\r\n"C1";"A"\r\n', encoding="utf-8")
+    for name, value in {
+        "MYDSO_LOGIN": "acme",
+        "MYDSO_PASSWORD": "pw",
+        "MYDSO_FTP_HOST": "127.0.0.1",
+        "MYDSO_FTP_CAFILE": str(tmp_path / "ca.pem"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("MYDSO_FTP_TLS", raising=False)
+    result = CliRunner().invoke(cli, ["mydso", "send", "clients", str(data), "--via", "ftp"])
+    assert result.exit_code == 2
+    assert "MYDSO_FTP_CAFILE is set but MYDSO_FTP_TLS is not" in result.output

@@ -184,3 +184,36 @@ def test_passwords_never_appear_in_errors(sandbox, ftps) -> None:
 def test_an_ssl_context_without_tls_is_a_mistake() -> None:
     with pytest.raises(ValueError, match=r"^ssl_context is for tls=True$"):
         FtpDrop("127.0.0.1", 21, "acme", PASSWORD, ssl_context=ssl.create_default_context())
+
+
+def test_cli_send_via_ftps_trusts_the_cafile_from_the_environment(sandbox, ftps, tmp_path, monkeypatch):
+    """`dsobridge mydso send --via ftp` with MYDSO_FTP_TLS=1 and MYDSO_FTP_CAFILE = the sandbox's FTP_CERT."""
+    from click.testing import CliRunner
+
+    from dsobridge.cli import cli
+
+    cafile = tmp_path / "sandbox-ftp.pem"
+    cafile.write_bytes(sandbox.ftp.cert_pem)  # type: ignore[union-attr]
+    data = tmp_path / "clients.csv"
+    data.write_text('"client_code";"client_business_name"\r\n"C9";"Ni ApS"\r\n', encoding="utf-8")
+    host, port = ftps
+    env = {
+        "MYDSO_LOGIN": "acme",
+        "MYDSO_PASSWORD": PASSWORD,
+        "MYDSO_FTP_HOST": host,
+        "MYDSO_FTP_PORT": str(port),
+        "MYDSO_FTP_TLS": "1",
+        "MYDSO_FTP_CAFILE": str(cafile),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    args = ["mydso", "send", "clients", str(data), "--via", "ftp", "--json", "--timeout", "10"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert '"added": 1' in result.output
+    assert PASSWORD not in result.output
+
+    monkeypatch.delenv("MYDSO_FTP_CAFILE")  # the system trust store does not know the sandbox's certificate
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 1
+    assert "failed verification" in refused.output

@@ -1,7 +1,8 @@
 """``dsobridge mydso …``: send a file to My DSO Manager, or check it locally first.
 
 Credentials come from the environment only (``MYDSO_LOGIN``, ``MYDSO_PASSWORD``, ``MYDSO_BASE_URL``,
-``MYDSO_FTP_HOST``, ``MYDSO_FTP_PORT``, ``MYDSO_FTP_TLS``), never from the command line (``ps`` shows it).
+``MYDSO_FTP_HOST``, ``MYDSO_FTP_PORT``, ``MYDSO_FTP_TLS``,
+``MYDSO_FTP_CAFILE``), never from the command line (``ps`` shows it).
 Exit status: 0 imported cleanly, 3 imported with rejected rows, 1 file refused or not delivered, 2 usage.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -105,7 +107,13 @@ def send(
         if via == "ftp":
             port = int(_env("MYDSO_FTP_PORT", required=False, default="21") or "21")
             tls = (_env("MYDSO_FTP_TLS", required=False) or "").lower() in ("1", "true", "yes")
-            drop = FtpDrop(_env("MYDSO_FTP_HOST") or "", port, login or "", password or "", tls=tls)
+            cafile = _env("MYDSO_FTP_CAFILE", required=False)  # a private CA, or the sandbox's FTP_CERT
+            if cafile and not tls:
+                raise click.UsageError("MYDSO_FTP_CAFILE is set but MYDSO_FTP_TLS is not: FTPS needs both")
+            context = ssl.create_default_context(cafile=cafile) if cafile else None
+            drop = FtpDrop(
+                _env("MYDSO_FTP_HOST") or "", port, login or "", password or "", tls=tls, ssl_context=context
+            )
             report = drop.deliver(kind, file, stock=stock, encoding=encoding, report_timeout=timeout)
         else:
             base_url = _env("MYDSO_BASE_URL", required=False) or DEFAULT_BASE_URL

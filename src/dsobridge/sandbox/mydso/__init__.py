@@ -3,6 +3,7 @@
 ``MyDsoSandbox().app`` is a Starlette app; see ``docs/sandbox-mydso.md``.
 """
 
+from dsobridge.sandbox.mydso.ftp import make_self_signed_certificate
 from dsobridge.sandbox.mydso.importer import COLUMNS, MAX_REJECTED_ROWS, run_import
 from dsobridge.sandbox.mydso.options import KINDS, ImportOptions, options_from_filename, options_from_query
 from dsobridge.sandbox.mydso.reader import ImportFailed, open_csv
@@ -20,6 +21,7 @@ __all__ = [
     "ImportOptions",
     "MyDsoSandbox",
     "Store",
+    "make_self_signed_certificate",
     "open_csv",
     "options_from_filename",
     "options_from_query",
