@@ -87,6 +87,7 @@ class DynaccountClient:
         limits = httpx2.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=60.0)
         self._http = httpx2.Client(
             transport=transport,
+            verify=base.scheme == "https",  # plain http (a sandbox): no certificate store to load
             limits=limits,
             timeout=httpx2.Timeout(timeout),
             headers={"Accept-Encoding": "gzip", "Connection": "keep-alive"},

@@ -105,6 +105,7 @@ class MyDsoClient:
             auth=httpx2.BasicAuth(login, password),
             timeout=timeout,
             transport=transport,
+            verify=httpx2.URL(base_url).scheme == "https",  # plain http (a sandbox): no certificate store
             limits=httpx2.Limits(max_connections=1, max_keepalive_connections=1),
             headers={"User-Agent": "dsobridge-mydso", "Accept": "application/json"},
         )

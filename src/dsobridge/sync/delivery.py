@@ -13,6 +13,9 @@ from typing import Any
 
 import httpx2
 
+from dsobridge.dynaccount import DynaccountClient, RetryPolicy
+from dsobridge.mydso import MyDsoClient
+from dsobridge.mydso.csvfile import CsvOptions, write_csv
 from dsobridge.sync.config import FormatConfig, SyncConfig
 
 
@@ -47,8 +50,6 @@ class MyDsoSink:
         self._renderer: ThreadPoolExecutor | None = None
 
     def prepare(self, kind: str, rows: Iterable[dict[str, Any]], *, columns: tuple[str, ...]) -> PreparedFile:
-        from dsobridge.mydso.csvfile import write_csv
-
         if self._renderer is None:
             self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsobridge-render")
         directory = Path(tempfile.mkdtemp(prefix="dsobridge-"))
@@ -67,8 +68,6 @@ class MyDsoSink:
             self._renderer = None
 
     def options(self, columns: tuple[str, ...]) -> Any:
-        from dsobridge.mydso.csvfile import CsvOptions
-
         return CsvOptions(
             encoding=self.format.encoding,
             decimal_style=self.format.decimal_style,  # type: ignore[arg-type]
@@ -128,9 +127,7 @@ class Endpoints:
         self.sink: MyDsoSink | None = None
 
     def __enter__(self) -> Endpoints:
-        from dsobridge.dynaccount import DynaccountClient, RetryPolicy
-        from dsobridge.mydso import MyDsoClient
-
+        # the clients are imported with this module, not here: a run does not pay for imports
         dyn = self.config.dynaccount
         self.source = self._stack.enter_context(
             DynaccountClient(

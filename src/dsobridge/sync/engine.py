@@ -15,12 +15,16 @@ Order of a run:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -158,6 +162,12 @@ class _Planned:
         if self.kind != "items":
             return ""
         return "STOCK" if self.stock else "DELTA"
+
+
+def _counted(rows: Iterable[Any], progress: Progress) -> Iterator[Any]:
+    for r in rows:
+        progress.advance("items")
+        yield r
 
 
 def _months_back(day: date, months: int) -> date:
@@ -307,7 +317,7 @@ class SyncEngine:
                 debtors[info.number] = info
                 continue
             try:
-                row = mapper.client(debtor)
+                row = mapper.client(debtor, info.client_code)
                 if not row.get("client_business_name"):
                     raise ValueError("no name")
             except (ValueError, KeyError, IndexError) as exc:
@@ -315,10 +325,12 @@ class SyncEngine:
                 result.messages.append(f"debtor {info.number} skipped: {exc}")
                 continue
             debtors[info.number] = info
-            key, digest = row["client_code"], row_hash(row)
-            if stock or client_hashes.get(key) != digest:
+            key = row["client_code"]
+            if stock:  # sent anyway: the hash is computed while the file is imported
+                clients.add(row, key, "")
+            elif client_hashes.get(key) != (digest := row_hash(row)):
                 clients.add(row, key, digest)
-            for contact in mapper.debtor_contacts(debtor):
+            for contact in mapper.debtor_contacts(debtor, info.client_code):
                 if contact.get("contact_collection"):
                     has_collection.add(info.number)
                 self._add_contact(contacts, contact, contact_hashes, stock, contact_keys)
@@ -353,6 +365,16 @@ class SyncEngine:
             if stock or user_hashes.get(key) != digest:
                 users.add(row, key, digest)
 
+        # a sink that can prepare files starts rendering these three now, while the items are extracted
+        # (the items' pages keep this thread waiting now and then); discarded if a guard refuses the run
+        prepare = getattr(self.sink, "prepare", None)
+        early: dict[str, Any] = {}
+        if callable(prepare) and not options.dry_run and options.export_dir is None:
+            for kind, done in (("clients", clients), ("contacts", contacts), ("users", users)):
+                if kind in only and done.count and (kind != "users" or mapper.users):
+                    early[kind] = prepare(kind, done, columns=mapper.columns(kind))
+                    spools.insert(0, early[kind])  # closed (before the spools they read) at the end
+
         # --- open items ------------------------------------------------------------------------------------
         open_hashes = self.state.open_item_hashes()  # key → hash of the items open at the destination
         items = spool()
@@ -363,9 +385,9 @@ class SyncEngine:
         self.progress.stage("items")
 
         def counted(rows: Iterable[Any]) -> Iterable[Any]:
-            for r in rows:
-                self.progress.advance("items")
-                yield r
+            if isinstance(self.progress, _NoProgress):
+                return rows
+            return _counted(rows, self.progress)
 
         for item in open_items(
             matches=counted(extractor.open_matches()),
@@ -381,11 +403,13 @@ class SyncEngine:
                 continue
             sums[item.debtor] = sums.get(item.debtor, Decimal("0.00")) + item.remaining
             row = mapper.item(item, info)
-            key, digest = mapper.item_key(row), row_hash(row)
+            key = mapper.item_key(row)
             seen.add(key)
             result.open_count += 1
             open_total += abs(item.remaining)
-            if stock or open_hashes.get(key) != digest:
+            if stock:
+                items.add(row, key, "", True)
+            elif open_hashes.get(key) != (digest := row_hash(row)):
                 items.add(row, key, digest, True)
         result.open_total = open_total
         for number in sorted(unknown_debtors):
@@ -497,52 +521,88 @@ class SyncEngine:
         # --- deliver ----------------------------------------------------------------------------------------
         counts: dict[str, Any] = {}
         # a sink that can prepare files renders them ahead, in order, while the previous one is imported
-        prepare = getattr(self.sink, "prepare", None)
         bodies: dict[int, Any] = {}
         if callable(prepare):
             for i, planned in enumerate(plan):
-                if planned.spool.count:
+                if planned.label in early:
+                    bodies[i] = early[planned.label]
+                elif planned.spool.count:
                     bodies[i] = prepare(planned.kind, planned.spool, columns=mapper.columns(planned.kind))
                     spools.insert(0, bodies[i])  # closed (before the spools they read) at the end
-        for i, (planned, file_result) in enumerate(zip(plan, result.files, strict=True)):
-            if planned.spool.count == 0:
-                continue  # an empty file says nothing (and an empty STOCK file would clear everything)
-            if (
-                planned.close_missing
-                and "clients" in counts
-                and counts["clients"]["rejected"]
-                and not options.force
-            ):
+        uploader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsobridge-upload")
+        spools.append(_Shutdown(uploader))
+        self.state.discard_staged()
+        stager = _Stager(self.state, plan)
+        spools.append(stager)
+        # an empty file says nothing (and an empty STOCK file would clear everything): not sent
+        todo = [i for i, planned in enumerate(plan) if planned.spool.count]
+
+        def send(i: int) -> Future[Any]:
+            planned = plan[i]
+            if planned.close_missing and counts.get("clients", {}).get("rejected") and not options.force:
                 raise GuardRefusal(
                     f"My DSO Manager rejected {counts['clients']['rejected']} client row(s): "
                     "the STOCK items file "
                     "would clear those clients' items; refused (see the clients report, or use --force)"
                 )
             self.progress.stage(f"send {planned.label}")
-            report = self.sink.deliver(
+            rendered = getattr(bodies.get(i), "path", None)
+            if callable(rendered):
+                rendered()  # wait here, idle, rather than slow the render down by staging beside it
+            return uploader.submit(
+                self.sink.deliver,
                 planned.kind,
                 bodies.get(i, planned.spool),
                 columns=mapper.columns(planned.kind),
                 stock=planned.stock,
                 replace_users_association=planned.replace_users,
             )
-            _fill(file_result, report)
-            counts[planned.label] = {
-                k: getattr(file_result, k)
-                for k in ("rows", "added", "updated", "unchanged", "cleared", "rejected")
-            }
-            if self.after_delivery is not None:
-                self.after_delivery(planned.label)
-            rejected_lines = {r.get("line") for r in file_result.rejected_rows if r.get("line")}
-            self.state.commit_file(
-                result.run_id or 0,
-                planned.kind,
-                _delivered(planned, rejected_lines),
-                report=_report_json(report),
-                mode=planned.mode or "-",
-                counts=counts,
-                close_missing_items=planned.close_missing,
-            )
+
+        # one upload at a time, in order, in a thread; meanwhile this thread stages the state rows (hashes,
+        # row JSON) of the file being sent and then of the next ones in a temporary table, and records the
+        # previous file (accepted) while the next one is being sent: only a short SQL copy per file
+        upload = send(todo[0]) if todo else None
+        try:
+            for n, i in enumerate(todo):
+                planned, file_result = plan[i], result.files[i]
+                current, upload = upload, None
+                assert current is not None
+                try:
+                    stager.finish(i)
+                    stager.ahead(current)
+                finally:
+                    report = current.result()  # also when staging failed: never leave an upload running
+                _fill(file_result, report)
+                counts[planned.label] = {
+                    k: getattr(file_result, k)
+                    for k in ("rows", "added", "updated", "unchanged", "cleared", "rejected")
+                }
+                if self.after_delivery is not None:
+                    self.after_delivery(planned.label)
+                refused: Exception | None = None
+                if n + 1 < len(todo):
+                    try:
+                        upload = send(todo[n + 1])  # an accepted file need not wait for its record
+                    except Exception as exc:  # a guard, a render error: after this file is recorded
+                        refused = exc
+                rejected_lines = {r.get("line") for r in file_result.rejected_rows if r.get("line")}
+                self.state.commit_file(
+                    result.run_id or 0,
+                    planned.kind,
+                    None,  # the staged rows
+                    report=_report_json(report),
+                    mode=planned.mode or "-",
+                    counts=counts,
+                    close_missing_items=planned.close_missing,
+                    staged_file=i,
+                    skip_lines=rejected_lines,
+                )
+                if refused is not None:
+                    raise refused
+        finally:
+            if upload is not None:  # a failure while an upload is under way: let it end first
+                with contextlib.suppress(Exception):
+                    upload.result()
         result.status, result.exit_code = "success", EXIT_OK
 
     def _export(self, plan: list[_Planned], files: list[FileResult], directory: Path, today: date) -> None:
@@ -571,11 +631,13 @@ class SyncEngine:
     def _add_contact(
         self, spool: Spool, contact: dict[str, Any], hashes: dict[str, str], stock: bool, keys: set[str]
     ) -> None:
-        key, digest = self.mapper.contact_key(contact), row_hash(contact)
+        key = self.mapper.contact_key(contact)
         if key in keys:
             return  # one row per contact key in a file
         keys.add(key)
-        if stock or hashes.get(key) != digest:
+        if stock:
+            spool.add(contact, key, "")
+        elif hashes.get(key) != (digest := row_hash(contact)):
             spool.add(contact, key, digest)
 
     def _payment_dates(self, extractor: Extractor, keys: list[str]) -> dict[str, date]:
@@ -609,6 +671,16 @@ class SyncEngine:
         return found
 
 
+class _Shutdown:
+    """Closes (shuts down) an executor with the run's other resources."""
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self.executor = executor
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
 def _FileOf(planned: _Planned) -> FileResult:
     return FileResult(label=planned.label, kind=planned.kind, mode=planned.mode, rows=planned.spool.count)
 
@@ -640,13 +712,99 @@ def _report_json(report: Any) -> dict[str, Any]:
     )
 
 
-def _delivered(planned: _Planned, rejected_lines: set[Any]) -> Iterable[Delivered]:
-    """The state rows of an accepted file; a row the service rejected is not recorded (it is re-sent)."""
+def _delivered(planned: _Planned) -> Iterator[Delivered]:
+    """The state rows of a file, in file order (line 2 onwards); a hash left out while spooling (STOCK: every
+    row is sent anyway) is computed here, while files are being imported."""
     keep_row = planned.kind == "items"
-    for line, (row, key, digest, is_open) in enumerate(planned.spool.entries(), start=2):
-        if line in rejected_lines:
-            continue
-        yield Delivered(key, digest, is_open, _row_json(row) if keep_row else None)
+    for row, key, digest, is_open in planned.spool.entries():
+        if keep_row or not digest:
+            computed, text = _hash_and_json(row, keep_row)
+            yield Delivered(key, digest or computed, is_open, text)
+        else:
+            yield Delivered(key, digest, is_open, None)
+
+
+_SORTED_KEYS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+
+def _hash_and_json(row: dict[str, Any], with_json: bool) -> tuple[str, str | None]:
+    """``row_hash(row)`` and, if asked, ``_row_json(row)``, in one pass over the row: each value is turned
+    into text once. The results are exactly those of the two functions (a test checks it)."""
+    keys = tuple(row)
+    order = _SORTED_KEYS.get(keys)
+    if order is None:
+        if len(_SORTED_KEYS) > 64:  # one entry per file layout in practice; never let it grow unbounded
+            _SORTED_KEYS.clear()
+        order = _SORTED_KEYS[keys] = tuple((k, f"{k}=") for k in sorted(keys))
+    parts: list[str] = []
+    plain: dict[str, Any] = {}
+    for k, prefix in order:
+        v = row[k]
+        cls = v.__class__
+        if v is None:
+            parts.append(prefix)
+            plain[k] = None
+        elif cls is str:
+            parts.append(prefix + v)
+            plain[k] = v
+        elif cls is Decimal or cls is date:
+            text = str(v)
+            parts.append(prefix + text)
+            plain[k] = text
+        else:  # bool, int, anything else: exactly what the two reference functions do
+            parts.append(f"{prefix}{v}")
+            plain[k] = v
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    if not with_json:
+        return digest, None
+    return digest, json.dumps(plain, default=str, separators=(",", ":"), sort_keys=True)
+
+
+_STAGE_CHUNK = 500  # rows staged between two looks at the upload
+
+
+class _Stager:
+    """Stages the state rows of the planned files in the state store's temporary table, a chunk at a time:
+    the file being sent first (``finish``), then the next ones while the upload lasts (``ahead``)."""
+
+    def __init__(self, state: StateStore, plan: list[_Planned], chunk: int | None = None) -> None:
+        self.state = state
+        self.plan = plan
+        self.chunk = chunk or _STAGE_CHUNK
+        self.pending = [i for i, p in enumerate(plan) if p.spool.count]
+        self.done: set[int] = set()
+        self._current: tuple[int, Iterator[Delivered], int] | None = None
+
+    def step(self) -> bool:
+        """Stage one chunk; ``False`` when everything is staged."""
+        if self._current is None:
+            if not self.pending:
+                return False
+            i = self.pending.pop(0)
+            self._current = (i, _delivered(self.plan[i]), 2)
+        i, rows, line = self._current
+        chunk = list(islice(rows, self.chunk))
+        if chunk:
+            self.state.stage(chunk, file=i, first_line=line)
+        if len(chunk) < self.chunk:
+            self.done.add(i)
+            self._current = None
+        else:
+            self._current = (i, rows, line + len(chunk))
+        return True
+
+    def finish(self, i: int) -> None:
+        while i not in self.done and self.step():
+            pass
+
+    def ahead(self, upload: Future[Any]) -> None:
+        while not upload.done() and self.step():
+            pass
+
+    def close(self) -> None:
+        self._current = None
+        with contextlib.suppress(sqlite3.Error):  # never hide the error that ended the run
+            self.state.discard_staged()
 
 
 def _describe(exc: BaseException) -> str:

@@ -88,10 +88,11 @@ def _render(template: str, row: Mapping[str, Any]) -> str:
 
 
 def _text(value: Any) -> str | None:
+    if value.__class__ is str:  # the common case, first
+        return value.strip() or None
     if value is None:
         return None
-    text = str(value).strip()
-    return text or None
+    return str(value).strip() or None
 
 
 def row_hash(row: Mapping[str, Any]) -> str:
@@ -142,10 +143,11 @@ class Mapper:
             excluded=excluded,
         )
 
-    def client(self, debtor: Mapping[str, Any]) -> Row:
+    def client(self, debtor: Mapping[str, Any], code: str | None = None) -> Row:
+        """The clients row of a debtor (``code``: its ``client_code``, when already known)."""
         credit = money(debtor.get("credit_max"))
         row: Row = {
-            "client_code": self.client_code(debtor.get("module_id_")),
+            "client_code": code if code is not None else self.client_code(debtor.get("module_id_")),
             "client_business_name": _text(debtor.get("name")),
             "client_id": _text(debtor.get("vatno")),
             "client_address_street": _text(debtor.get("address")),
@@ -164,9 +166,10 @@ class Mapper:
         return row
 
     # --- contacts -----------------------------------------------------------------------------------------
-    def debtor_contacts(self, debtor: Mapping[str, Any]) -> list[Row]:
+    def debtor_contacts(self, debtor: Mapping[str, Any], code: str | None = None) -> list[Row]:
         """The attention person and the statement e-mail, the collection flag set on one per config."""
-        code = self.client_code(debtor.get("module_id_"))
+        if code is None:
+            code = self.client_code(debtor.get("module_id_"))
         out: list[Row] = []
         attention_email = _text(debtor.get("attention_email"))
         name = _text(debtor.get("attention_name"))

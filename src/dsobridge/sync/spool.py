@@ -4,8 +4,10 @@ state commit (and again if a file has to be re-sent). Keeps the sync's memory fl
 
 from __future__ import annotations
 
+import os
 import pickle
 import tempfile
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,36 +15,42 @@ _BATCH = 1000
 
 
 class Spool:
-    """Append ``(row, key, hash, is_open)`` entries; iterate the rows (re-iterable) or the entries."""
+    """Append ``(row, key, hash, is_open)`` entries; iterate the rows (re-iterable) or the entries.
+
+    Reading is positional (``os.pread``), so two threads may read the same spool at once (the upload thread
+    sending a file while the engine stages its state rows).
+    """
 
     def __init__(self) -> None:
-        self._fh = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the spool; close() ends it
+        self._fh = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 - lives as long as the spool
         self._batch: list[tuple[dict[str, Any], str, str, bool]] = []
+        self._chunks: list[tuple[int, int]] = []  # (offset, length) of each pickled batch
+        self._end = 0
+        self._lock = threading.Lock()
         self.count = 0
 
     def add(self, row: dict[str, Any], key: str, hash_: str, is_open: bool = True) -> None:
+        """Add one entry; ``hash_`` may be ``""`` when it is to be computed later (by the reader)."""
         self._batch.append((row, key, hash_, is_open))
         self.count += 1
         if len(self._batch) >= _BATCH:
             self._flush()
 
     def _flush(self) -> None:
-        if self._batch:
-            self._fh.seek(0, 2)
-            pickle.dump(self._batch, self._fh, protocol=pickle.HIGHEST_PROTOCOL)
+        with self._lock:  # two readers may both flush the last batch
+            if not self._batch:
+                return
+            data = pickle.dumps(self._batch, protocol=pickle.HIGHEST_PROTOCOL)
+            os.pwrite(self._fh.fileno(), data, self._end)
+            self._chunks.append((self._end, len(data)))
+            self._end += len(data)
             self._batch = []
 
     def entries(self) -> Iterator[tuple[dict[str, Any], str, str, bool]]:
         self._flush()
-        self._fh.seek(0)
-        while True:
-            try:
-                batch = pickle.load(self._fh)  # noqa: S301 - our own temporary file
-            except EOFError:
-                return
-            position = self._fh.tell()
-            yield from batch
-            self._fh.seek(position)
+        fd = self._fh.fileno()
+        for offset, length in list(self._chunks):
+            yield from pickle.loads(os.pread(fd, length, offset))  # noqa: S301 - our own temporary file
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for row, *_ in self.entries():

@@ -322,39 +322,79 @@ class StateStore:
             query = "SELECT COUNT(*) FROM delivered WHERE kind = ?"
         return int(self.db.execute(query, (kind,)).fetchone()[0])
 
+    def stage(self, rows: Iterable[Delivered], *, file: int = 0, first_line: int = 2) -> int:
+        """Write rows of a file to a temporary table (not the state), while files are being imported.
+
+        ``commit_file(..., rows=None, staged_file=file)`` then records them with one ``INSERT … SELECT``:
+        the Python work of recording a file (hashes, row JSON) overlaps the uploads, and only a short SQL
+        copy follows the acceptance. Lines are numbered as in the file (line 1 is the header), as in an
+        import report's ``rejected_rows``; a file may be staged in several calls (``first_line``).
+        """
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS staged (file INTEGER NOT NULL, line INTEGER NOT NULL,"
+            " key TEXT NOT NULL, hash TEXT NOT NULL, is_open INTEGER NOT NULL, row TEXT,"
+            " PRIMARY KEY (file, line))"
+        )
+        n = 0
+
+        def params() -> Iterator[tuple[Any, ...]]:
+            nonlocal n
+            for line, d in enumerate(rows, start=first_line):
+                n += 1
+                yield (file, line, d.key, d.hash, int(d.is_open), d.row)
+
+        self.db.execute("BEGIN")  # writes the temp database only: the state file is not locked
+        try:
+            self.db.executemany("INSERT INTO temp.staged VALUES (?, ?, ?, ?, ?, ?)", params())
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return n
+
+    def discard_staged(self) -> None:
+        """Forget every staged row (a run's start and end)."""
+        self.db.execute("DROP TABLE IF EXISTS temp.staged")
+
     def commit_file(
         self,
         run_id: int,
         kind: str,
-        rows: Iterable[Delivered],
+        rows: Iterable[Delivered] | None,
         *,
         report: dict[str, Any],
         mode: str,
         counts: dict[str, Any],
         close_missing_items: bool = False,
         before_commit: Any = None,
+        staged_file: int = 0,
+        skip_lines: Iterable[int] = (),
     ) -> int:
         """Record an accepted file: its rows, its report and the run's counts, in ONE transaction.
 
         ``close_missing_items`` (STOCK items): every item not in this file is now closed at the destination.
+        ``rows=None`` records the rows staged for ``staged_file`` but those of the lines in ``skip_lines``
+        (rows the service rejected).
         """
         n = 0
         with self._tx():
             if close_missing_items:
                 self.db.execute("UPDATE delivered SET is_open = 0 WHERE kind = 'items' AND is_open = 1")
+            if rows is None:
+                skip = sorted({int(line) for line in skip_lines})
+                self.db.executemany(
+                    "DELETE FROM temp.staged WHERE file = ? AND line = ?", [(staged_file, x) for x in skip]
+                )
+                n = self.db.execute(_COPY_STAGED, (kind, run_id, staged_file)).rowcount
+            else:
 
-            def params() -> Iterator[tuple[Any, ...]]:
-                nonlocal n
-                for d in rows:
-                    n += 1
-                    yield (kind, d.key, d.hash, int(d.is_open), d.row, run_id)
+                def params() -> Iterator[tuple[Any, ...]]:
+                    nonlocal n
+                    for d in rows:
+                        n += 1
+                        yield (kind, d.key, d.hash, int(d.is_open), d.row, run_id)
 
-            self.db.executemany(
-                "INSERT INTO delivered (kind, key, hash, is_open, row, run_id) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (kind, key) DO UPDATE SET hash = excluded.hash, is_open = excluded.is_open,"
-                " row = excluded.row, run_id = excluded.run_id",
-                params(),
-            )
+                self.db.executemany(_UPSERT, params())
             self.db.execute(
                 "INSERT INTO reports (run_id, kind, mode, rows, report, delivered_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -366,11 +406,26 @@ class StateStore:
             )
             if before_commit is not None:
                 before_commit()
+        if rows is None:
+            self.db.execute("DELETE FROM temp.staged WHERE file = ?", (staged_file,))
         return n
 
     # --- helpers ------------------------------------------------------------------------------------------
     def _tx(self) -> _Transaction:
         return _Transaction(self.db)
+
+
+_UPSERT = (
+    "INSERT INTO delivered (kind, key, hash, is_open, row, run_id) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (kind, key) DO UPDATE SET hash = excluded.hash, is_open = excluded.is_open,"
+    " row = excluded.row, run_id = excluded.run_id"
+)
+_COPY_STAGED = (  # the WHERE clause is required before ON CONFLICT in an INSERT … SELECT
+    "INSERT INTO delivered (kind, key, hash, is_open, row, run_id)"
+    " SELECT ?, key, hash, is_open, row, ? FROM temp.staged WHERE file = ? ORDER BY line"
+    " ON CONFLICT (kind, key) DO UPDATE SET hash = excluded.hash, is_open = excluded.is_open,"
+    " row = excluded.row, run_id = excluded.run_id"
+)
 
 
 class _Transaction:
