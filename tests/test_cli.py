@@ -7,6 +7,7 @@ import os
 import stat
 import textwrap
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -65,6 +66,21 @@ def run(args, env, **kw):
         if secret:
             assert secret not in result.output
     return result
+
+
+def assert_no_secret_in_our_files(tmp, env):
+    """The state store (with its WAL), exports and reports we wrote hold no secret (the sandboxes' own
+    databases, which store the credentials they accept, are left out)."""
+    secrets = [
+        env["DSOBRIDGE_DYNACCOUNT_API_KEY"].encode(),
+        env["DSOBRIDGE_DYNACCOUNT_API_SECRET"].encode(),
+        PASSWORD.encode(),
+    ]
+    ours = [p for p in tmp.rglob("*") if p.is_file() and not p.name.startswith(("dyn.", "dso."))]
+    assert any(p.name.startswith("state.sqlite3") for p in ours)
+    for path in ours:
+        data = path.read_bytes()
+        assert not any(secret in data for secret in secrets), path
 
 
 def test_help_lists_the_commands():
@@ -135,6 +151,18 @@ def test_sync_history_show_export_and_reports(ends):
     assert plain.exit_code == 0, plain.output
     assert "mode=delta status=success exit=0" in plain.output and "balance check: OK" in plain.output
 
+    plain_history = run(["history"], env).output.splitlines()
+    assert [line.split()[3:8] for line in plain_history] == [
+        ["delta", "success", "exit=0", "items_sent=0", "cleared=0"],
+        [
+            "stock",
+            "success",
+            "exit=0",
+            f"items_sent={sum(f['rows'] for k, f in sent.items() if 'items' in k)}",
+            "cleared=0",
+        ],
+        ["stock", "(dry)", "dry-run", "exit=0", "items_sent=0"],
+    ]
     history = run(["history", "--json"], env)
     runs = json.loads(history.output)
     assert [(r["mode"], r["status"], r["dry_run"]) for r in runs] == [
@@ -161,8 +189,21 @@ def test_sync_history_show_export_and_reports(ends):
     figures = json.loads(aging.output)
     dkk = next(f for f in figures if f["currency"] == "DKK")
     assert set(dkk["buckets"]) == {"not_due", "1_30", "31_60", "61_90", "over_90"}
+    # the aging is computed from Dynaccount directly: it holds exactly the items the sync found open
+    assert sum(f["items"] for f in figures) == body["open_items"]["count"]
+    for f in figures:
+        parts = [Decimal(v) for v in f["buckets"].values()] + [Decimal(f["unallocated_credits"])]
+        assert sum(parts) == Decimal(f["total"])
+    plain_aging = run(["report", "aging", "--as-of", "2026-11-20"], env)
+    lines = plain_aging.output.splitlines()
+    assert lines[0] == "aging by due date as of 2026-11-20" and "┃" not in plain_aging.output
+    assert any(line.startswith(f"currency=DKK Not_due={dkk['buckets']['not_due']} ") for line in lines)
+    nobody = run(["report", "aging", "--client", "99999"], env)
+    assert nobody.exit_code == 0
+    assert "no receivables for client 99999 (99999 has no document)" in nobody.output
     dso = run(["report", "dso", "--as-of", "2026-11-20"], env)
-    assert dso.exit_code == 0 and "countback DSO" in dso.output
+    assert dso.exit_code == 0 and "countback_DSO=" in dso.output and "┃" not in dso.output
+    assert_no_secret_in_our_files(ends["tmp"], env)
 
 
 def test_exit_1_on_failure_and_3_on_a_guard(ends):
@@ -178,3 +219,4 @@ def test_exit_1_on_failure_and_3_on_a_guard(ends):
     assert refused.exit_code == 3
     assert "another sync run holds the lock" in json.loads(refused.output)["error"]
     assert run(["sync", "--only", "bogus"], env).exit_code == 2
+    assert_no_secret_in_our_files(ends["tmp"], env)

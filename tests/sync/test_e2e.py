@@ -90,6 +90,21 @@ class World:
                 )
             }
 
+    def latest_match_dates(self):
+        """Item key → ISO date of the latest match touching the document, read from Dynaccount."""
+        out = {}
+        with Endpoints(self.config) as ends:
+            for m in Extractor(ends.source).all_matches():
+                when = str(m["time"])[:10]
+                keys = [f"INVOICE-{m['invoice_id_']}"]
+                if str(m.get("is_creditnote")).upper() == "YES":
+                    keys.append(f"CREDITNOTE-{m['creditnote_id_']}")
+                else:
+                    keys.append(f"PAYMENT-{m['payment_id']}")
+                for key in keys:
+                    out[key] = max(out.get(key, when), when)
+        return out
+
     def close(self):
         self.http.close()
         self.dyn_srv.stop()
@@ -126,6 +141,11 @@ def test_stock_then_delta_keep_both_ledgers_equal_item_by_item(world):
     assert history.sent and history.rows > 0 and history.added == history.rows
     cleared_before = world.ledger("cleared")
     assert len(cleared_before) == history.rows
+    # the history items carry the date of their last match (not the import date), amount open 0
+    dates = world.latest_match_dates()
+    history_rows = [r for r in world.ledger_all() if r[0] in cleared_before]
+    assert all(Decimal(r[1]) == 0 and r[2] == dates[r[0]] for r in history_rows)
+    assert min(r[2] for r in history_rows) >= "2026-05-20"  # 6 months back from TODAY
 
     moved = world.dyn.advance(30)
     world.dso.today = world.dyn.today
@@ -138,6 +158,13 @@ def test_stock_then_delta_keep_both_ledgers_equal_item_by_item(world):
     # items settled since the STOCK carry the date of their last match, not the import date
     paid = [r for r in world.ledger_all() if r[2] and r[2] > TODAY.isoformat()]
     assert paid and all(r[2] <= world.dyn.today.isoformat() for r in paid)
+    settled_now = set(expected) - set(world.ledger())
+    assert settled_now and len(settled_now) == items.cleared
+    dates = world.latest_match_dates()
+    rows = {r[0]: r for r in world.ledger_all()}
+    assert {k: (Decimal(rows[k][1]), rows[k][2]) for k in settled_now} == {
+        k: (Decimal("0"), dates[k]) for k in settled_now
+    }
 
 
 def test_failure_mid_extraction_sends_no_items_file_and_changes_nothing(small_pages_world):
@@ -209,5 +236,76 @@ def test_run_killed_between_delivery_and_commit_is_followed_by_a_correct_run(wor
     assert world.ledger() == expected
     with StateStore(world.config.state_path) as state:
         assert [r.status for r in state.runs()] == ["success", "interrupted", "success"]
+    quiet = world.sync(mode="delta")
+    assert quiet.exit_code == 0 and all(f.rows == 0 for f in quiet.files)
+
+
+KILL_AT = """
+import os, sys
+from datetime import date
+from dsobridge.sync.config import load_config
+from dsobridge.sync.delivery import Endpoints
+from dsobridge.sync.engine import SyncEngine, SyncOptions
+from dsobridge.sync.mapping import Mapper
+from dsobridge.sync.state import StateStore
+
+config, today, point = load_config(sys.argv[1]), date.fromisoformat(sys.argv[2]), sys.argv[3]
+die = lambda: os._exit(137)
+with Endpoints(config) as ends, StateStore(config.state_path) as state:
+    deliver = ends.sink.deliver
+    def sink_deliver(kind, rows, **kw):
+        if point == "before-items" and kind == "items" and kw.get("stock"):
+            die()  # clients and contacts are accepted (and recorded or being recorded); items never sent
+        return deliver(kind, rows, **kw)
+    ends.sink.deliver = sink_deliver
+    commit = state.commit_file
+    def commit_file(run_id, kind, rows, **kw):
+        if point == "during-commit" and kw.get("close_missing_items"):
+            kw["before_commit"] = die  # inside the transaction that records the STOCK items file
+        return commit(run_id, kind, rows, **kw)
+    state.commit_file = commit_file
+    after = (lambda label: die() if label == "items" else None) if point == "after-items" else None
+    engine = SyncEngine(ends.source, ends.sink, state, mapper=Mapper(config.mapping), page_size=100,
+                        today=today, after_delivery=after)
+    print(engine.run(SyncOptions(mode="stock")).error, file=sys.stderr)
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("point", ["before-items", "after-items", "during-commit"])
+def test_stock_run_killed_at_any_point_is_followed_by_a_correct_run(world, point):
+    """Killed before the STOCK items file is sent, after it was accepted but before its state commit, or
+    inside that commit: the next STOCK run leaves the destination equal to Dynaccount, every item settled
+    since the first run carries the date of its last match, and a DELTA after it has nothing to send."""
+    assert world.sync().exit_code == 0
+    open_first = set(world.ledger())
+    world.dyn.advance(10)  # within the drop guard's 30 %
+    world.dso.today = world.dyn.today
+    expected = world.dynaccount_open()
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AT, str(world.config_path), world.dyn.today.isoformat(), point],
+        env={**os.environ, **world.env},
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 137, proc.stderr.decode()
+    with StateStore(world.config.state_path) as state:
+        assert [r.status for r in state.runs()] == ["running", "success"]
+        recorded_open = {k for k, (_, is_open) in state.item_states().items() if is_open}
+    # the STOCK items file was not recorded: only the settled file sent before it may have been
+    assert recorded_open in (open_first, open_first & set(expected))
+    assert (world.ledger() == expected) is (point != "before-items")
+    result = world.sync()
+    assert (result.status, result.exit_code) == ("success", 0), result.error
+    assert world.ledger() == expected
+    settled = open_first - set(expected)
+    dates = world.latest_match_dates()
+    rows = {r[0]: r for r in world.ledger_all()}
+    assert settled and {k: (Decimal(rows[k][1]), rows[k][2]) for k in settled} == {
+        k: (Decimal("0"), dates[k]) for k in settled
+    }
+    with StateStore(world.config.state_path) as state:
+        assert [r.status for r in state.runs()] == ["success", "interrupted", "success"]
+        assert state.count("items", open_only=True) == len(expected)
     quiet = world.sync(mode="delta")
     assert quiet.exit_code == 0 and all(f.rows == 0 for f in quiet.files)

@@ -229,6 +229,20 @@ def test_skipped_client_refuses_stock_items(dyn, dso, state):
     assert dso.deliveries == []
 
 
+def test_delta_holds_the_items_of_a_skipped_client_instead_of_settling_them(dyn, dso, state):
+    ids = company(dyn)
+    assert engine(dyn, dso, state).run().exit_code == 0
+    dso.deliveries.clear()
+    dyn.tables["debtor"][2]["name"] = ""  # 10003 can no longer be mapped; its invoice c is still open
+    result = engine(dyn, dso, state).run(SyncOptions(mode="delta"))
+    assert result.exit_code == 0, result.error
+    assert result.skipped_clients == ["10003"]
+    assert dso.deliveries == []  # nothing changed elsewhere; c is neither re-sent nor sent as settled
+    assert dso.open_items()[f"INVOICE-{ids['c']}"] == Decimal("800.00")
+    assert dso.open_items() == expected_open(dyn)
+    assert state.item_states()[f"INVOICE-{ids['c']}"][1] is True  # still open in the state
+
+
 def test_only_and_dry_run_and_users(dyn, dso, state):
     company(dyn)
     mapper = Mapper(

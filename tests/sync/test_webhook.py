@@ -83,3 +83,102 @@ def test_a_burst_of_pokes_runs_one_sync_and_never_two_at_once():
         assert overlaps == []
     finally:
         debouncer.close()
+
+
+def test_webhook_serve_runs_as_a_server_and_a_verified_call_syncs(tmp_path):
+    """``dsobridge webhook serve`` in its own process, on a real socket: a forged call is refused and starts
+    nothing; a signed one starts one DELTA sync that fills the My DSO Manager sandbox."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import textwrap
+    from datetime import date
+
+    from dsobridge.sandbox import LoopbackServer
+    from dsobridge.sandbox.dynaccount import DynaccountSandbox
+    from dsobridge.sandbox.mydso import MyDsoSandbox
+    from dsobridge.sync.state import StateStore
+
+    today = date(2026, 11, 20)
+    dyn = DynaccountSandbox(tmp_path / "dyn.sqlite3", today=today)
+    dso = MyDsoSandbox(tmp_path / "dso.sqlite3", accounts={"acme": "hook-password"}, today=today)
+    dyn.seed(debtors=10, invoices=80, seed=5)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with LoopbackServer(dyn.app) as dyn_srv, LoopbackServer(dso.app) as dso_srv:
+        config = tmp_path / "dsobridge.toml"
+        config.write_text(
+            textwrap.dedent(
+                f"""\
+                [dynaccount]
+                api_id = {dyn.credentials.api_id}
+                base_url = "{dyn_srv.url}"
+                retries = 1
+                [mydso]
+                base_url = "{dso_srv.url}"
+                login = "acme"
+                [sync]
+                state = "state.sqlite3"
+                """
+            ),
+            encoding="utf-8",
+        )
+        env = {
+            **os.environ,
+            "DSOBRIDGE_DYNACCOUNT_API_KEY": dyn.credentials.api_key,
+            "DSOBRIDGE_DYNACCOUNT_API_SECRET": dyn.credentials.api_secret,
+            "DSOBRIDGE_MYDSO_PASSWORD": "hook-password",
+        }
+        command = "from dsobridge.cli import cli; cli()"
+        args = ["webhook", "serve", "--config", str(config), "--port", str(port), "--debounce", "0.2"]
+        proc = subprocess.Popen(
+            [sys.executable, "-c", command, *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with httpx2.Client(base_url=base, timeout=5) as http:
+                deadline = time.monotonic() + 20
+                while True:
+                    try:
+                        if http.get("/status").status_code == 200:
+                            break
+                    except httpx2.TransportError:
+                        pass
+                    assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+                    time.sleep(0.05)
+                forged = http.post("/dynaccount-webhook/", content=BODY, headers={"X-Hash": "0" * 40})
+                assert forged.status_code == 401
+                time.sleep(0.4)  # longer than the debounce: a forged call must not start a sync
+                assert http.get("/status").json()["syncs_run"] == 0
+                url = f"127.0.0.1:{port}/dynaccount-webhook/"
+                signed = compute_hash(url, BODY, dyn.credentials.api_secret)
+                ok = http.post("/dynaccount-webhook/", content=BODY, headers={"X-Hash": signed})
+                assert (ok.status_code, ok.json()) == (202, {"ok": True, "verified": "without_scheme"})
+                while (status := http.get("/status").json())["syncs_run"] < 1:
+                    assert time.monotonic() < deadline + 20, status
+                    time.sleep(0.05)
+            assert status["webhooks"] == {"received": 2, "rejected": 1, "without_scheme": 1, "with_scheme": 0}
+            assert status["last_sync"]["status"] == "success" and status["sync_pending"] is False
+        finally:
+            proc.terminate()
+            output = proc.communicate(timeout=10)[0].decode()
+        with StateStore(tmp_path / "state.sqlite3") as state:
+            runs = state.runs()
+            assert [(r.id, r.mode, r.status) for r in runs] == [
+                (status["last_sync"]["run_id"], "delta", "success")
+            ]
+            open_delivered = state.count("items", open_only=True)
+        with httpx2.Client(auth=httpx2.BasicAuth("acme", "hook-password")) as http:
+            ledger = http.get(f"{dso_srv.url}/ledger/items", params={"status": "open"}).json()
+        rows = ledger["items"] if isinstance(ledger, dict) else ledger
+        assert len(rows) == open_delivered == runs[0].open_count > 0
+    assert f"delta sync run {runs[0].id}: success (exit 0)" in output
+    for secret in (dyn.credentials.api_key, dyn.credentials.api_secret, "hook-password"):
+        assert secret not in output
+    dyn.close()
+    dso.close()

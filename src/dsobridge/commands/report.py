@@ -142,7 +142,28 @@ def _report(what: str, config_path: Path, as_of: date | None, client: str | None
     table = (
         aging_table(items, day, client=client) if what == "aging" else dso_table(items, day, client=client)
     )
-    console.print(table)
+    if not table.rows:
+        who = f" for client {client}" if client else ""
+        known = client is None or any(i.client_code == client for i in items)
+        console.print(
+            f"{table.title}: no receivables{who}" + ("" if known else f" ({client} has no document)"),
+            markup=False,
+        )
+    elif console.is_terminal:
+        console.print(table)
+    else:
+        print_plain(table, console)
+
+
+def print_plain(table: Table, console: Console) -> None:
+    """A table as plain lines (a file, a pipe, cron mail): its title, then ``column=value`` per row."""
+    console.print(str(table.title), markup=False, soft_wrap=True)
+    columns = [(str(c.header), list(c.cells)) for c in table.columns]
+    for i in range(table.row_count):
+        line = " ".join(
+            f"{header.replace(' ', '_')}={str(cells[i]).replace(' ', '')}" for header, cells in columns
+        )
+        console.print(line, markup=False, soft_wrap=True, highlight=False)
 
 
 @click.group("report")

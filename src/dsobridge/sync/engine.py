@@ -307,6 +307,7 @@ class SyncEngine:
         has_collection: set[str] = set()
         contact_keys: set[str] = set()
         skipped: list[str] = []
+        skipped_info: dict[str, DebtorInfo] = {}  # debtors that could not be mapped: their items are held
         self.progress.stage("debtors")
         for debtor in extractor.debtors():
             self.progress.advance("debtors")
@@ -322,6 +323,7 @@ class SyncEngine:
                     raise ValueError("no name")
             except (ValueError, KeyError, IndexError) as exc:
                 skipped.append(info.number)
+                skipped_info[info.number] = info
                 result.messages.append(f"debtor {info.number} skipped: {exc}")
                 continue
             debtors[info.number] = info
@@ -397,6 +399,9 @@ class SyncEngine:
         ):
             info = debtors.get(item.debtor)
             if info is None:
+                # held: neither sent nor taken for settled (a DELTA run would zero a real open item)
+                held = skipped_info.get(item.debtor)
+                seen.add(mapper.item_key(mapper.item(item, held)) if held else item.unique_key)
                 unknown_debtors.add(item.debtor)
                 continue
             if info.excluded:

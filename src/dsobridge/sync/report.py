@@ -118,8 +118,11 @@ def print_runs(runs: list[RunRecord], console: Console, *, as_json: bool = False
         console.print(runs_table(runs))
     else:
         for r in runs:
+            sent = sum(v.get("rows", 0) for k, v in r.counts.items() if k.startswith("items"))
+            cleared = sum(v.get("cleared", 0) for v in r.counts.values())
             console.print(
-                f"{r.id} {r.started_at} {r.mode} {r.status} exit={r.exit_code} open={r.open_count}"
+                f"{r.id} {r.started_at} {r.ended_at or '-'} {r.mode}{' (dry)' if r.dry_run else ''}"
+                f" {r.status} exit={r.exit_code} items_sent={sent} cleared={cleared} open={r.open_count}"
                 + (f" error={r.error}" if r.error else ""),
                 soft_wrap=True,
                 highlight=False,
