@@ -13,11 +13,14 @@ import dataclasses
 import importlib
 import json
 import tempfile
+from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from typing import IO, TYPE_CHECKING, Any
 
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -85,7 +88,31 @@ async def _spool(request: Request, cap: int) -> IO[bytes]:
         spool.close()
         raise
     spool.seek(0)
+    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        return await _unwrap_multipart(request, spool)  # type: ignore[arg-type]
     return spool  # type: ignore[return-value]
+
+
+async def _unwrap_multipart(request: Request, spool: IO[bytes]) -> IO[bytes]:
+    """``curl -F file=@items.csv`` and HTML forms send the file as a multipart part: the one file part is
+    the body (other, non-file fields are ignored). No file part, or more than one, is ``CSV_BAD_SYNTAX``."""
+
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        while chunk := spool.read(SPOOL_IN_MEMORY):
+            yield chunk
+
+    try:
+        form = await MultiPartParser(request.headers, chunks(), max_files=2, max_fields=100).parse()
+    except MultiPartException as exc:
+        raise ImportFailed("CSV_BAD_SYNTAX", f"multipart body: {exc.message}") from None
+    finally:
+        spool.close()
+    files = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+    if len(files) != 1:
+        await form.close()
+        raise ImportFailed("CSV_BAD_SYNTAX", f"multipart body: {len(files)} file parts, expected exactly one")
+    files[0].file.seek(0)
+    return files[0].file
 
 
 def _prepare(request: Request, kind: str) -> ImportOptions:
@@ -174,7 +201,11 @@ def build_app(sandbox: MyDsoSandbox) -> Starlette:
 
     routes: list[BaseRoute] = [
         Route("/api/{kind}", api_import, methods=["POST"]),
+        # with a trailing slash too (the seed writes the base URL as ".../api/"): a 307 redirect would
+        # lose the body with curl --data-binary and is not followed by httpx
+        Route("/api/{kind}/", api_import, methods=["POST"]),
         Route("/apiPutFiles/{name}", async_submit, methods=["POST"]),
+        Route("/apiPutFiles/{name}/", async_submit, methods=["POST"]),
         Route("/apiPutFiles/{name}", async_status, methods=["GET"]),
         Route("/_sandbox/clock", clock, methods=["GET", "POST"]),
         Route("/_sandbox/health", health, methods=["GET"]),

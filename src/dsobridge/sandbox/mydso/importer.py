@@ -24,6 +24,13 @@ __all__ = ["COLUMNS", "MAX_REJECTED_ROWS", "REQUIRED", "failure_report", "run_im
 
 MAX_REJECTED_ROWS = 1000
 ITEM_TYPES = frozenset({"FAC", "AVO", "RGL", "ODI", "TRT", "DPA"})
+# The real exporters put their ERP's own document type in item_type: TOTVS Protheus sends SE1.E1_TIPO
+# (NF, NCC, RA, ...), Oracle EBS sends the AR class (INV, CM, DM, CB, PMT, BR). Those are mapped; any other
+# value outside ITEM_TYPES is still rejected as BAD_VALUE. The raw value stays in the item's data.
+ERP_ITEM_TYPES = {
+    "NF": "FAC", "DP": "FAC", "FT": "FAC", "NDC": "FAC", "NCC": "AVO", "RA": "RGL",
+    "INV": "FAC", "DM": "FAC", "CB": "FAC", "CM": "AVO", "PMT": "RGL", "BR": "TRT",
+}  # fmt: skip
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "items": (
@@ -435,6 +442,7 @@ def _staged_items(
         due = parse_date(f[i_due])
         amount = parse_amount(f[i_amount])
         item_type = f[i_type].strip().upper() if i_type is not None else ""
+        item_type = ERP_ITEM_TYPES.get(item_type, item_type)
         remaining = amount
         if i_remaining is not None and f[i_remaining].strip():
             remaining = parse_amount(f[i_remaining])

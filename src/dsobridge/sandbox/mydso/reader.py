@@ -17,6 +17,24 @@ from typing import BinaryIO
 __all__ = ["CsvFile", "ImportFailed", "open_csv"]
 
 _BOM = codecs.BOM_UTF8
+_C1_FALLBACK = "dsobridge-latin1-fallback"
+
+
+def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error(_C1_FALLBACK, _latin1_fallback)
+
+
+def _decoder(encoding: str) -> codecs.IncrementalDecoder:
+    """A declared ISO-8859-1 is read as Windows-1252 (as browsers do, WHATWG Encoding Standard): the files
+    come from Excel on Windows, whose ``€`` (0x80) or ``–`` (0x96) would otherwise become C1 controls.
+    The five bytes Windows-1252 leaves undefined keep their ISO-8859-1 meaning, so nothing is rejected."""
+    if codecs.lookup(encoding).name == "iso8859-1":
+        return codecs.getincrementaldecoder("cp1252")(errors=_C1_FALLBACK)
+    return codecs.getincrementaldecoder(encoding)(errors="strict")
 
 
 class ImportFailed(Exception):
@@ -61,7 +79,7 @@ def _decoded_lines(stream: BinaryIO, encoding: str) -> Iterator[str]:
             finally:
                 text.detach()
             return
-        decode = codecs.getincrementaldecoder(encoding)(errors="strict").decode
+        decode = _decoder(encoding).decode
         for raw in stream:
             yield decode(raw)
             number += 1
@@ -85,8 +103,10 @@ class CsvFile:
         except csv.Error as exc:
             raise ImportFailed("CSV_BAD_SYNTAX", f"line {skipped + 1}: header: {exc}") from None
         names = [name.strip().lower() for name in raw]
+        # a trailing separator (Protheus) or trailing empty columns (Excel saves the used range, so a sheet
+        # with formatted blank columns gives ``a;b;;``): nameless columns at the end are dropped
         self.trailing_separator = len(names) > 1 and names[-1] == ""
-        if self.trailing_separator:
+        while len(names) > 1 and names[-1] == "":
             names.pop()
         seen: set[str] = set()
         for position, name in enumerate(names, start=1):

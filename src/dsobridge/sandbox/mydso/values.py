@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 __all__ = ["canonical_amount", "parse_amount", "parse_date"]
 
 _PLAIN_2DP = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9][0-9]")
-_PLAIN = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+_PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)")  # Oracle writes 0.5 as ".5"
 _GROUPED_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009'")
 _MONTHS = {
     name: number
@@ -42,7 +42,8 @@ def canonical_amount(value: Decimal) -> str:
 
 
 def parse_amount(text: str) -> str | None:
-    """``1200``, ``1200.00123``, ``1 200,00``, ``6 580,10``, ``-100``, ``1.234,56``, ``1,234.56``, ``100-``.
+    """``1200``, ``1200.00123``, ``1 200,00``, ``6 580,10``, ``-100``, ``1.234,56``, ``1,234.56``, ``100-``,
+    ``.5`` / ``-.5`` (Oracle's implicit number-to-text drops the leading zero).
 
     The rightmost of ``.``/``,`` is the decimal mark when both appear; a lone ``,`` is a decimal comma;
     several of the same mark are thousands separators. Spaces, no-break spaces and apostrophes group
