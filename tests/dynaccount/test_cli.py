@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -18,28 +19,49 @@ from dsobridge.sandbox import LoopbackServer
 SECRET = "0123456789abcdef0123456789abcdef01234567"
 KEY = "c" * 40
 SEEN: list[str] = []
+PATHS: list[str] = []
+TABLE: list[dict] = []
+TWO_ROWS = [
+    {"id": 1, "name": "Æble ApS", "balance": Decimal("1250.50")},
+    {"id": 2, "name": "Pære A/S", "balance": Decimal("0.00")},
+]
+
+
+def _row_json(row: dict) -> str:
+    """Amounts as JSON numbers with their digits (1250.50), as Dynaccount sends them."""
+    cells = (f"{json.dumps(k)}: {v if isinstance(v, Decimal) else json.dumps(v)}" for k, v in row.items())
+    return "{" + ", ".join(cells) + "}"
 
 
 async def endpoint(request: Request) -> Response:
     body = await request.body()
-    signed, received = split_v5_body(body)
+    if "x-hash" in request.headers:  # v6/v7
+        signed, received = body, request.headers["x-hash"]
+    else:
+        signed, received = split_v5_body(body)
     query = request.scope["query_string"].decode()
     SEEN.append(query)
-    url = request.headers["host"] + request.scope["raw_path"].decode() + (f"?{query}" if query else "")
+    path = request.scope["raw_path"].decode()
+    PATHS.append(f"{request.method} {path.replace(KEY, '<key>')}")
+    url = request.headers["host"] + path + (f"?{query}" if query else "")
     if received != compute_hash(url, signed, SECRET):
         return Response('{"error": {"hash": "Invalid hash"}}', 401, media_type="application/json")
-    rows = (
-        '[{"id": 1, "name": "Æble ApS", "balance": 1250.50}, {"id": 2, "name": "Pære A/S", "balance": 0.00}]'
-    )
-    return Response('{"result": ' + rows + "}", media_type="application/json")
+    rows = TABLE
+    if "limit=" in query:
+        offset, count = (int(n) for n in query.rsplit("limit=", 1)[1].split("%2C"))
+        rows = TABLE[offset : offset + count]
+    text = '{"result": [' + ", ".join(_row_json(row) for row in rows) + "]}"
+    return Response(text, media_type="application/json")
 
 
-app = Starlette(routes=[Route("/{path:path}", endpoint, methods=["POST"])])
+app = Starlette(routes=[Route("/{path:path}", endpoint, methods=["POST", "GET"])])
 
 
 @pytest.fixture
 def server():
     SEEN.clear()
+    PATHS.clear()
+    TABLE[:] = TWO_ROWS
     with LoopbackServer(app) as running:
         yield running
 
@@ -90,3 +112,38 @@ def test_bad_where(server) -> None:
     result = CliRunner().invoke(cli, ["dynaccount", "get", "debtor", "--where", "novalue"], env=_env(server))
     assert result.exit_code == 2
     assert "FIELD=VALUE" in result.output
+
+
+def test_get_by_id(server) -> None:
+    result = CliRunner().invoke(cli, ["dynaccount", "get", "debtor", "--id", "2", "--json"], env=_env(server))
+    assert result.exit_code == 0, result.output
+    assert PATHS == ["POST /v5/1234/<key>/get/debtor/json/2/"]
+
+
+def test_all_pages_through_the_table(server) -> None:
+    TABLE[:] = [{"id": i, "name": f"Debitor {i}"} for i in range(1, 2502)]
+    args = ["dynaccount", "get", "debtor", "--all", "--json", "--where", "is_blocked=NO"]
+    result = CliRunner().invoke(cli, args, env=_env(server))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in result.output.splitlines()] == list(range(1, 2502))
+    assert SEEN == [
+        "is_blocked=NO&order=id&limit=0%2C1000",
+        "is_blocked=NO&order=id&limit=1000%2C1000",
+        "is_blocked=NO&order=id&limit=2000%2C1000",
+    ]
+
+
+@pytest.mark.parametrize("extra", [["--limit", "0,10"], ["--id", "3"]])
+def test_all_refuses_limit_and_id(server, extra: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["dynaccount", "get", "debtor", "--all", *extra], env=_env(server))
+    assert result.exit_code == 2
+    assert "cannot be combined with --id or --limit" in result.output
+    assert SEEN == []
+
+
+def test_version_from_environment(server) -> None:
+    env = {**_env(server), "DYNACCOUNT_VERSION": "v7"}
+    result = CliRunner().invoke(cli, ["dynaccount", "get", "debtor", "--select", "id", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert PATHS == ["GET /v7/1234/<key>/get/debtor/"]
+    assert SEEN == ["select=id"]

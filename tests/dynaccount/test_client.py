@@ -309,3 +309,42 @@ def test_oversized_body_is_refused_locally(fake: FakeDynaccount, make_client) ->
         make_client().put("debtor", 0, {"note": "x" * (20 * 1024 * 1024)})
     assert info.value.errors == {"request": "Request body too large (limit 20 MiB)"}
     assert fake.seen == []
+
+
+def test_v7_layout_of_every_other_method(fake: FakeDynaccount, make_client) -> None:
+    fake.reply(
+        ok([{"id": 55}]),
+        ok([{"id": 1}, {"id": 2}]),
+        ok([{"module_id_": 10051}]),
+        Reply(200, b"%PDF-1.7 d", {"content-type": "application/pdf"}),
+    )
+    client = make_client("v7")
+    assert client.get("debtor", 55, select="id") == [{"id": 55}]
+    assert client.insert_bulk("unit", [{"name": "pakke"}, {"name": "palle"}]) == [{"id": 1}, {"id": 2}]
+    assert client.action("get_next_module_id_") == [{"module_id_": 10051}]
+    assert client.document("invoice", 1033) == b"%PDF-1.7 d"
+    got = [(s.method, s.path, s.query, s.body) for s in fake.seen]
+    assert got == [
+        ("GET", f"{P7}/get/debtor/55/", "select=id", b""),
+        ("POST", f"{P7}/insert_bulk/unit/", "", b"name[0]=pakke&name[1]=palle"),
+        ("POST", f"{P7}/action/get_next_module_id_/", "", b""),
+        ("POST", f"{P7}/document/invoice/1033/", "", b""),
+    ]
+    assert all(s.hash_ok and "x-hash" in s.headers for s in fake.seen)
+    assert all(b"__api_hash" not in s.body for s in fake.seen)
+
+
+def test_document_number_zero_is_refused_before_sending(fake: FakeDynaccount, make_client) -> None:
+    with pytest.raises(ValueError, match="document number"):
+        make_client().document("invoice", 0)
+    assert fake.seen == []
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["not a url", "ftp://api.dynaccount.com", "https://", "http://h/?x=1", "", "https://u:s3cret@h/"],
+)
+def test_base_url_must_be_http_or_https(base_url: str) -> None:
+    with pytest.raises(ValueError, match="base_url must be an http:// or https:// URL") as info:
+        DynaccountClient(1234, API_KEY, API_SECRET, base_url=base_url)
+    assert "s3cret" not in str(info.value)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dsobridge.dynaccount import DynaccountClient, RetryPolicy
+from dsobridge.dynaccount import DynaccountClient, RetryPolicy, TransportError
 from dsobridge.dynaccount.signing import compute_hash, split_v5_body
 from dsobridge.sandbox import LoopbackServer
 
@@ -43,3 +46,35 @@ def test_hundred_calls_one_connection() -> None:
             assert str(rows[-1]["total_amount"]) == "100.25"
             assert client.requests_sent == 102
         assert server.connections == 1
+
+
+SLOW_SEEN: list[str] = []
+
+
+async def slow_endpoint(request: Request) -> Response:
+    await request.body()
+    SLOW_SEEN.append(request.url.path.split("/")[4])  # the method: get, put, …
+    await asyncio.sleep(0.5)
+    return Response('{"result": [{"id": 1}]}', media_type="application/json")
+
+
+slow_app = Starlette(routes=[Route("/{path:path}", slow_endpoint, methods=["POST"])])
+
+
+def test_timeout_option_bounds_each_request_reads_retried_writes_not() -> None:
+    SLOW_SEEN.clear()
+    policy = RetryPolicy(attempts=2, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
+    with (
+        LoopbackServer(slow_app) as server,
+        DynaccountClient(1234, KEY, SECRET, base_url=server.url, timeout=0.15, retry=policy) as client,
+    ):
+        started = time.perf_counter()
+        with pytest.raises(TransportError) as read_error:
+            client.get("debtor")
+        with pytest.raises(TransportError) as write_error:
+            client.put("debtor", 0, {"name": "x"})
+        elapsed = time.perf_counter() - started
+    assert SLOW_SEEN == ["get", "get", "put"]  # the read was tried twice, the write once
+    assert read_error.value.connect_failed is False and write_error.value.connect_failed is False
+    assert "ReadTimeout" in str(read_error.value)
+    assert elapsed < 1.2  # three 0.15 s timeouts, not three 0.5 s answers

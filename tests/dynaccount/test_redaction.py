@@ -83,3 +83,53 @@ def test_redact_path() -> None:
         "POST http://h/v5/1234/***/get/debtor/json/?a=1"
     )
     assert redact_path(f"/prefix/v7/99/{KEY}/") == "/prefix/v7/99/***/"
+
+
+def test_secrets_echoed_as_error_keys_are_scrubbed(fake: FakeDynaccount, make_client) -> None:
+    fake.reply(Reply(400, {"error": {KEY: f"unknown {API_SECRET}", "name": {KEY: "x"}}}))
+    client = make_client(api_key=KEY)
+    with pytest.raises(DynaccountError) as info:
+        client.put("debtor", 0, {"name": "x"})
+    exc = info.value
+    assert exc.error == {"***": "unknown ***", "name": {"***": "x"}}
+    assert exc.errors == {"***": "unknown ***", "name": {"***": "x"}}
+    _assert_clean(str(exc), repr(exc), str(exc.error), str(exc.errors))
+
+
+def test_prepared_request_repr_shows_only_the_redacted_path(make_client) -> None:
+    prepared = make_client(api_key=KEY)._prepare("get", ("debtor",), query="name=x")
+    assert KEY in prepared.url  # what is sent …
+    assert repr(prepared) == "PreparedRequest(method='POST', log_path='/v5/1234/***/get/debtor/json/')"
+
+
+def _frame_locals(exc: BaseException) -> list[str]:
+    """repr of every local variable of every frame the traceback keeps (what Sentry/rich would show)."""
+    out = []
+    tb = exc.__traceback__
+    while tb is not None:
+        out += [
+            f"{tb.tb_frame.f_code.co_name}.{name}={value!r}" for name, value in tb.tb_frame.f_locals.items()
+        ]
+        tb = tb.tb_next
+    return out
+
+
+def test_traceback_frame_locals_do_not_hold_the_url(fake: FakeDynaccount, make_client) -> None:
+    class Boom(httpx2.BaseTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            raise httpx2.ReadError("connection reset")
+
+    failures = []
+    client = DynaccountClient(API_ID, KEY, API_SECRET, transport=Boom(), retry=RetryPolicy.never())
+    for call in (lambda: client.get("debtor"), lambda: client.upload_voucher("l", [("a.pdf", b"x")], "me")):
+        with pytest.raises(DynaccountError) as info:
+            call()
+        failures.append(info.value)
+    fake.reply(Reply(503, {"error": {"server": "down"}}))
+    with pytest.raises(DynaccountError) as info:
+        make_client(api_key=KEY, retry=RetryPolicy.never()).upload_voucher("l", [("a.pdf", b"x")], "me")
+    failures.append(info.value)
+    for exc in failures:
+        texts = _frame_locals(exc)
+        assert any(t.startswith("_send.") or t.startswith("_json.") for t in texts)
+        _assert_clean(*texts)

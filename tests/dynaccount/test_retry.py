@@ -150,3 +150,23 @@ def test_policy_validation() -> None:
     with pytest.raises(ValueError):
         RetryPolicy(attempts=0)
     assert RetryPolicy.never().attempts == 1
+
+
+def test_retry_after_beyond_the_time_budget_is_not_waited_for(fake: FakeDynaccount, make_client) -> None:
+    fake.handler = lambda seen: Reply(429, {"error": {"rate_limit": "Too many"}}, {"retry-after": "30"})
+    policy = RetryPolicy(attempts=5, timeout=1.0, retry_after_cap=60.0)
+    with pytest.raises(RateLimited) as info:
+        make_client(retry=policy).get("debtor")
+    assert info.value.retry_after == 30.0
+    assert len(fake.seen) == 1  # raised at once: waiting 30 s would break the 1 s budget
+
+
+def test_total_time_budget_counts_time_already_spent(
+    fake: FakeDynaccount, make_client, observed_waits
+) -> None:
+    fake.handler = lambda seen: Reply(429, {"error": {"rate_limit": "Too many"}}, {"retry-after": "0.2"})
+    policy = RetryPolicy(attempts=5, timeout=0.3, retry_after_cap=60.0)
+    with pytest.raises(RateLimited):
+        make_client(retry=policy).get("debtor")
+    assert observed_waits == [0.2]  # the second 0.2 s wait would end at ~0.4 s > 0.3 s
+    assert len(fake.seen) == 2

@@ -95,6 +95,10 @@ def get_command(
     """Print rows of TABLE (e.g. debtor, debtor_invoice, vatcode)."""
     from dsobridge.dynaccount import DynaccountError
 
+    if all_rows and (row_id or limit):
+        raise click.UsageError(
+            "--all pages through the whole table: it cannot be combined with --id or --limit"
+        )
     fields = [s.strip() for s in select.split(",") if s.strip()] if select else None
     order_items = [o.strip() for item in order for o in item.split(",") if o.strip()] or None
     filters = _parse_where(where)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,15 @@ FileSpec = str | Path | tuple[str, bytes]
 
 @dataclass(frozen=True, slots=True)
 class PreparedRequest:
-    """A signed request ready to send: everything is final, nothing is re-encoded after hashing."""
+    """A signed request ready to send: everything is final, nothing is re-encoded after hashing.
+
+    Its repr shows only the method and the redacted path (the URL holds the API key).
+    """
 
     method: str
-    url: str
-    headers: dict[str, str]
-    content: bytes
+    url: str = field(repr=False)
+    headers: dict[str, str] = field(repr=False)
+    content: bytes = field(repr=False)
     log_path: str  # redacted
 
 
@@ -78,7 +81,21 @@ class DynaccountClient:
         self.version = version
         self.retry = retry
         self.requests_sent = 0
-        base = httpx2.URL(base_url)
+        try:
+            base = httpx2.URL(base_url)
+        except httpx2.InvalidURL:
+            base = None
+        if (
+            base is None
+            or base.scheme not in ("http", "https")
+            or not base.host
+            or base.query
+            or base.userinfo
+        ):
+            raise ValueError(
+                "base_url must be an http:// or https:// URL without user info or query, "
+                "e.g. https://api.dynaccount.com"
+            )
         self._origin = f"{base.scheme}://{base.netloc.decode('ascii')}"
         self._host = base.netloc.decode("ascii")  # as addressed: host[:port], default port omitted
         self._prefix = base.path.rstrip("/")
@@ -202,18 +219,7 @@ class DynaccountClient:
         if not files:
             raise ValueError("upload_voucher needs at least one file")
         loaded = [_load_file(f) for f in files]
-        body, boundary, values = wire.multipart_body([("label", label), ("from_name", from_name)], loaded)
-        path = self._path("action", ("upload_voucher",))
-        url_ns = url_without_scheme(self._host, path)
-        signature = multipart_hash(url_ns, values, self.__secret)
-        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-        if self.version == "v5":
-            body += wire.multipart_part(boundary, HASH_FIELD, signature)
-        else:
-            headers[HASH_HEADER] = signature
-        body += f"--{boundary}--\r\n".encode()
-        self._check_size(len(body), "action upload_voucher")
-        prepared = PreparedRequest("POST", self._origin + path, headers, body, redact_path(path))
+        prepared = self._prepare_multipart([("label", label), ("from_name", from_name)], loaded)
         return self._json(prepared, "action upload_voucher", idempotent=False)
 
     def document(self, kind: str, number: int | str) -> bytes:
@@ -264,6 +270,22 @@ class DynaccountClient:
         self._check_size(len(data), method)
         return PreparedRequest(http_method, self._origin + target, headers, data, redact_path(path))
 
+    def _prepare_multipart(
+        self, fields: Sequence[tuple[str, str]], files: Sequence[tuple[str, bytes]]
+    ) -> PreparedRequest:
+        """upload_voucher's signed multipart request (spec §3: the hash covers the part values in order)."""
+        body, boundary, values = wire.multipart_body(fields, files)
+        path = self._path("action", ("upload_voucher",))
+        signature = multipart_hash(url_without_scheme(self._host, path), values, self.__secret)
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        if self.version == "v5":
+            body += wire.multipart_part(boundary, HASH_FIELD, signature)
+        else:
+            headers[HASH_HEADER] = signature
+        body += f"--{boundary}--\r\n".encode()
+        self._check_size(len(body), "action upload_voucher")
+        return PreparedRequest("POST", self._origin + path, headers, body, redact_path(path))
+
     def _check_size(self, size: int, operation: str) -> None:
         if size > wire.MAX_BODY:
             raise ValidationError(
@@ -283,11 +305,13 @@ class DynaccountClient:
         try:
             response = self._http.send(request)
         except httpx2.DecodingError:
+            del request  # a traceback keeps this frame's locals, and the request's URL holds the key
             raise BadResponse(
                 f"Dynaccount answered {operation} with a body that could not be decompressed",
                 operation=operation,
             ) from None
         except httpx2.RequestError as exc:
+            del request  # as above: error reporters that show frame locals must not see the URL
             connect_failed = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
             detail = redact_secrets(str(exc) or type(exc).__name__, self.__key, self.__secret)
             logger.warning(
@@ -328,7 +352,7 @@ class DynaccountClient:
         if isinstance(value, str):
             return redact_secrets(value, self.__key, self.__secret)
         if isinstance(value, dict):
-            return {k: self._scrub_value(v) for k, v in value.items()}
+            return {self._scrub_value(k): self._scrub_value(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._scrub_value(v) for v in value]
         return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -63,9 +64,14 @@ def call_with_retry(
     idempotent: bool,
     on_retry: Callable[[DynaccountError, float | None], None] | None = None,
 ) -> T:
-    """Call ``func`` under ``policy``; the last error propagates unchanged when attempts run out."""
+    """Call ``func`` under ``policy``; the last error propagates unchanged when attempts run out.
+
+    A ``Retry-After`` that would end past ``policy.timeout`` (counted from the first attempt) is not waited
+    for: the ``RateLimited`` is raised at once, so the total time stays bounded by ``timeout``.
+    """
     if policy.attempts <= 1:
         return func()
+    started = time.monotonic()
 
     def decide(exc: Exception) -> bool | float:
         if not is_retryable(exc, idempotent=idempotent):
@@ -73,6 +79,8 @@ def call_with_retry(
         wait: float | None = None
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
             wait = max(0.0, min(exc.retry_after, policy.retry_after_cap))
+            if time.monotonic() - started + wait > policy.timeout:
+                return False
         if on_retry is not None:
             on_retry(exc, wait)  # type: ignore[arg-type]
         return True if wait is None else wait

@@ -50,7 +50,7 @@ def check_name(kind: str, name: str) -> str:
 def check_number(number: int | str) -> str:
     """A document number path segment: letters, digits, ``-`` and ``_`` only."""
     text = str(number)
-    if not _NUMBER.match(text):
+    if not _NUMBER.match(text) or text == "0":  # a 0 segment is dropped from the path (no number)
         raise ValueError(f"invalid document number {number!r}")
     return text
 
