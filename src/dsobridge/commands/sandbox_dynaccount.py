@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import signal
 import time
 from pathlib import Path
 
 import click
+
+DEFAULT_DB = Path("dynaccount-sandbox.sqlite3")
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -16,6 +20,10 @@ def _date(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("expected YYYY-MM-DD") from None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.group()
@@ -66,7 +74,8 @@ def serve(
     if (api_key or api_secret) and not (api_key and api_secret and api_key.isascii() and api_key.isalnum()):
         raise click.BadParameter("give both --api-key (letters and digits) and --api-secret")
     fresh = db is None
-    sb = DynaccountSandbox(db or temporary_db(), today=_date(today))
+    path = db or temporary_db()
+    sb = DynaccountSandbox(path, today=_date(today))
     if api_key and api_secret:
         sb.credentials = Credentials(sb.credentials.api_id, api_key, api_secret)
     if fresh:
@@ -78,8 +87,11 @@ def serve(
     click.echo(f"API_SECRET={creds.api_secret}")
     click.echo(f"BASE_URL=http://{host}:{server.port}")
     click.echo(
-        f"Dynaccount sandbox on http://{host}:{server.port} (clock {sb.today}); Ctrl-C to stop.", err=True
+        f"Dynaccount sandbox on http://{host}:{server.port} (clock {sb.today}, database {path}"
+        f"{', removed on exit' if fresh else ''}); Ctrl-C to stop.",
+        err=True,
     )
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
         while True:
             time.sleep(3600)
@@ -88,11 +100,17 @@ def serve(
     finally:
         server.stop()
         sb.close()
+        if fresh:  # the demo company lives only as long as the server
+            shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @dynaccount.command()
 @click.option(
-    "--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="SQLite file to (re)fill."
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    show_default=True,
+    help="SQLite file to (re)fill (serve it with `serve --db`).",
 )
 @click.option("--debtors", type=int, default=300, show_default=True)
 @click.option("--invoices", type=int, default=5000, show_default=True)
@@ -106,7 +124,7 @@ def serve(
 )
 @click.option("--today", help="Sandbox clock, YYYY-MM-DD (default: today).")
 def seed(db: Path, debtors: int, invoices: int, seed_value: int, today: str | None) -> None:
-    """Build a deterministic Danish company in DB (replaces its data, keeps its API_ID)."""
+    """Build a deterministic Danish company in --db (replaces its data, keeps its API_ID)."""
     from dsobridge.sandbox.dynaccount import DynaccountSandbox
 
     if debtors < 1 or invoices < 0:
@@ -119,3 +137,4 @@ def seed(db: Path, debtors: int, invoices: int, seed_value: int, today: str | No
             f"{counts['debtor_creditnote']} credit notes, {counts['payments']} payments "
             f"in {time.perf_counter() - started:.1f} s (clock {sb.today})."
         )
+        click.echo(f"Database: {db} (serve it: dsobridge sandbox dynaccount serve --db {db})")

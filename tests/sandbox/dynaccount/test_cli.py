@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from dsobridge.cli import cli
@@ -85,3 +86,48 @@ def test_serve_prints_credentials_and_answers(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_seed_without_db_writes_the_default_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["sandbox", "dynaccount", "seed", "--debtors", "4", "--invoices", "9", "--seed", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == (
+        "Database: dynaccount-sandbox.sqlite3 "
+        "(serve it: dsobridge sandbox dynaccount serve --db dynaccount-sandbox.sqlite3)"
+    )
+    with DynaccountSandbox(tmp_path / "dynaccount-sandbox.sqlite3") as sb, sb.store.lock:
+        assert sb.store.conn.execute("SELECT count(*) FROM debtor").fetchone()[0] == 4
+        assert sb.store.conn.execute("SELECT count(*) FROM debtor_invoice").fetchone()[0] == 9 + 3
+
+
+PYTHON_CLI = (sys.executable, "-c", "from dsobridge.cli import main; main()")
+
+
+def test_serve_without_db_seeds_a_300_debtor_demo_and_cleans_up() -> None:
+    proc = subprocess.Popen(
+        [*PYTHON_CLI, "sandbox", "dynaccount", "serve", "--port", "0", "--today", "2026-11-20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        lines = dict(proc.stdout.readline().strip().split("=", 1) for _ in range(4))
+        assert len(lines["API_KEY"]) == 40 and len(lines["API_SECRET"]) == 40
+        banner = proc.stderr.readline()
+        assert ", removed on exit); Ctrl-C to stop." in banner
+        db = Path(banner.split("database ", 1)[1].split(", removed", 1)[0])
+        assert db.exists()
+        with DynaccountClient(
+            lines["API_ID"], lines["API_KEY"], lines["API_SECRET"], base_url=lines["BASE_URL"]
+        ) as c:
+            debtors = list(c.iter_rows("debtor", select=["module_id_"], page_size=1000))
+            assert [d["module_id_"] for d in debtors] == list(range(10001, 10301))
+            assert len(c.get("debtor_invoice", select=["id"], limit=(0, 6000))) == 5000 + 3
+    finally:
+        proc.terminate()  # SIGTERM: stops like Ctrl-C
+        assert proc.wait(timeout=10) == 0
+    assert not db.exists() and not db.parent.exists()

@@ -70,12 +70,85 @@ def test_get_by_id_and_not_found(client: DynaccountClient) -> None:
         client.get("no_such_table")
 
 
+# The "Tables" list of the seed (004_9cafe73f332c336e.txt), in its order.
+SEED_TABLES = [
+    "account",
+    "accounting",
+    "accounting_bank",
+    "bank",
+    "bank_recon",
+    "contact",
+    "contact_user",
+    "creditor",
+    "creditor_accounting_module",
+    "creditor_group",
+    "creditor_invoice",
+    "creditor_invoice_match",
+    "creditor_invoice_product",
+    "creditor_order",
+    "creditor_order_product",
+    "creditor_order_product_serialno",
+    "currency",
+    "data_voucher",
+    "debtor",
+    "debtor_accounting_module",
+    "debtor_creditnote",
+    "debtor_creditnote_product",
+    "debtor_creditnote_product_list",
+    "debtor_group",
+    "debtor_group_product_discount",
+    "debtor_group_product_group_discount",
+    "debtor_invoice",
+    "debtor_invoice_match",
+    "debtor_invoice_product",
+    "debtor_invoice_product_list",
+    "debtor_order",
+    "debtor_order_product",
+    "debtor_order_product_list",
+    "debtor_order_product_serialno",
+    "debtor_product_discount",
+    "debtor_product_group_discount",
+    "debtor_reminder",
+    "debtor_quote",
+    "debtor_quote_product",
+    "debtor_quote_product_list",
+    "debtor_subscription",
+    "debtor_subscription_group",
+    "debtor_subscription_group_product",
+    "debtor_subscription_group_product_list",
+    "debtor_subscription_product",
+    "debtor_subscription_product_list",
+    "dimension",
+    "draft",
+    "enclosure",
+    "followup",
+    "location",
+    "opportunity",
+    "payment",
+    "product",
+    "product_currency",
+    "product_group",
+    "product_list",
+    "product_list_product",
+    "product_supplier",
+    "stock_adjustment",
+    "unit",
+    "vatcode",
+    "year",
+    "year_period",
+]
+
+
 def test_all_64_tables_are_addressable(client: DynaccountClient) -> None:
     from dsobridge.sandbox.dynaccount import TABLES
 
-    assert len(TABLES) == 64
-    for name in TABLES:
-        assert isinstance(client.get(name, limit=(0, 1)), list)
+    assert len(SEED_TABLES) == 64 and sorted(TABLES) == sorted(SEED_TABLES)
+    for name in SEED_TABLES:
+        rows = client.get(name, limit=(0, 1))
+        assert len(rows) <= 1
+        if rows:  # a row answers exactly the table's public fields, starting with its id
+            assert list(rows[0]) == list(TABLES[name].public) and isinstance(rows[0]["id"], int)
+        assert client.get(name, select=["id"], where={"id": 0}) == []
 
 
 def test_wrong_key_and_wrong_secret_are_401(reach) -> None:
@@ -279,6 +352,39 @@ def test_unsupported_and_unknown_actions(client: DynaccountClient) -> None:
     assert err.value.error == {"action": "Action 'close_year' is not supported by the sandbox"}
     with pytest.raises(NotFound):
         client.action("make_coffee")
+
+
+# The "Actions" list of the seed, and the ones the issue requires to have real effects (+ empty_draft).
+SEED_ACTIONS = """activate_debtor_subscription activate_debtor_subscription_group approve_creditor_order
+approve_debtor_order attach_transaction attach_voucher book_creditor_invoice book_debtor_invoice book_draft
+charge_subscription_group close_year complete_followup convert_currency credit_debtor_invoice
+deactivate_debtor_subscription deactivate_debtor_subscription_group delete_reminder detach_voucher
+disapprove_creditor_order disapprove_debtor_order empty_draft get_next_enc_id_ get_next_module_id_
+incomplete_followup invoice_creditor_order invoice_debtor_order reopen_year send_creditor_order
+send_debtor_account_statements send_debtor_creditnote send_debtor_creditnote_ean send_debtor_invoice
+send_debtor_invoice_ean send_debtor_order send_debtor_quote send_debtor_reminder set_opportunity_status
+transfer_quote_order""".split()  # noqa: SIM905
+EMULATED = {
+    "book_debtor_invoice",
+    "credit_debtor_invoice",
+    "send_debtor_invoice",
+    "get_next_module_id_",
+    "get_next_enc_id_",
+    "book_draft",
+    "convert_currency",
+    "empty_draft",
+}
+
+
+def test_every_other_seed_action_is_refused_by_name(client: DynaccountClient, sb: DynaccountSandbox) -> None:
+    assert len(SEED_ACTIONS) == 38 and set(sb.actions.handlers) == EMULATED
+    for name in sorted(set(SEED_ACTIONS) - EMULATED):
+        with pytest.raises(ValidationError) as err:
+            client.action(name, {"id": 1})
+        assert (err.value.status, err.value.error) == (
+            400,
+            {"action": f"Action '{name}' is not supported by the sandbox"},
+        )
 
 
 def test_send_invoice_records_outbox_with_pdf(client: DynaccountClient, sb: DynaccountSandbox) -> None:

@@ -188,6 +188,8 @@ class Actions:
             rate_to = ledger.currency_rate(c, target)
         except Invalid:
             raise Invalid({"to_currency": f"No currency named '{target}'"}) from None
+        if rate_from <= 0 or rate_to <= 0:  # only a database written before rates were validated
+            raise Invalid({"currency_name": "The currency has no exchange rate"})
         converted = (Decimal(amount) * rate_from / rate_to / 100).quantize(Decimal("0.01"))
         rate = (Decimal(rate_from) / rate_to * 100).quantize(Decimal("0.000001"))
         return [

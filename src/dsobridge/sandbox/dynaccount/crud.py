@@ -308,6 +308,8 @@ def _line_hook(
     values["amount"] = ledger.line_amount(
         int(merged.get("qty", 100)), int(merged.get("price", 0)), int(merged.get("discount_percent", 0))
     )
+    if abs(values["amount"]) > ledger.MAX_AMOUNT:
+        raise Invalid({"amount": f"qty × price (less discount) exceeds {ledger.MAX_AMOUNT_TEXT}"})
 
 
 def _draft_hook(c: sqlite3.Connection, _t: str, values: dict, existing: dict | None, today: dt.date) -> None:
@@ -328,6 +330,25 @@ def _draft_hook(c: sqlite3.Connection, _t: str, values: dict, existing: dict | N
     values["currency_rate"] = ledger.currency_rate(
         c, values.get("currency_name") or merged.get("currency_name") or "DKK"
     )
+
+
+# DKK per 100 units, in hundredths: above 100,000.00 a converted 13-digit amount would overflow 64 bits.
+MAX_RATE = 10_000_000
+MAX_TERM_DAYS = 3650
+
+
+def _currency_hook(
+    c: sqlite3.Connection, _t: str, values: dict, existing: dict | None, today: dt.date
+) -> None:
+    if "rate" in values and not 0 < values["rate"] <= MAX_RATE:
+        raise Invalid({"rate": "Must be greater than 0 and at most 100000.00 (DKK per 100 units)"})
+
+
+def _payment_hook(
+    c: sqlite3.Connection, _t: str, values: dict, existing: dict | None, today: dt.date
+) -> None:
+    if "days" in values and not 0 <= values["days"] <= MAX_TERM_DAYS:
+        raise Invalid({"days": f"Must be between 0 and {MAX_TERM_DAYS}"})
 
 
 def _after(
@@ -362,4 +383,6 @@ _HOOKS = {
     "creditor_invoice": _document_hook,
     "creditor_order": _document_hook,
     "draft": _draft_hook,
+    "currency": _currency_hook,
+    "payment": _payment_hook,
 }

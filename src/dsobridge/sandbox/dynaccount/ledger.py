@@ -20,6 +20,10 @@ from dsobridge.sandbox.dynaccount.errors import Invalid, NotFound
 FIRST_DEBTOR_NO = 10001
 FIRST_DOCUMENT_NO = 1001
 BASE_CURRENCY = "DKK"
+# The largest amount the wire accepts (13 integer digits, values.py), in hundredths. Computed amounts (line
+# amounts, document totals) are held to it too, so nothing overflows SQLite's 64-bit integers (→ a 500).
+MAX_AMOUNT = 10**15 - 1
+MAX_AMOUNT_TEXT = "9999999999999.99"
 
 
 def dkk(cents: int, rate_cents: int) -> int:
@@ -50,10 +54,13 @@ def due_date(c: sqlite3.Connection, payment_name: str, issued: dt.date) -> dt.da
     if row is None:
         return issued
     kind, days = row
+    start = issued
     if kind == "CURRENT_MONTH":
-        last = calendar.monthrange(issued.year, issued.month)[1]
-        return issued.replace(day=last) + dt.timedelta(days=int(days))
-    return issued + dt.timedelta(days=int(days))
+        start = issued.replace(day=calendar.monthrange(issued.year, issued.month)[1])
+    try:
+        return start + dt.timedelta(days=int(days))
+    except OverflowError:  # a date near 9999-12-31, or absurd days: the due date does not exist
+        raise Invalid({"time": "The due date (issue date + payment terms) is past year 9999"}) from None
 
 
 def _max(c: sqlite3.Connection, sql: str) -> int:
@@ -92,6 +99,8 @@ def refresh_totals(c: sqlite3.Connection, doc_table: str, line_table: str, fk: s
     ):
         net += amount
         vat += percent_of(amount, percent)
+    if abs(net + vat) > MAX_AMOUNT:
+        raise Invalid({"amount": f"The document total would exceed {MAX_AMOUNT_TEXT}"})
     extra = ", _remaining=?" if doc_table == "debtor_invoice" else ""
     params = (vat, net + vat, net + vat, row_id) if extra else (vat, net + vat, row_id)
     c.execute(f"UPDATE {doc_table} SET vat_amount=?, total_amount=?{extra} WHERE id=?", params)  # noqa: S608

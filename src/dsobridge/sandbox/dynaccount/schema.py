@@ -38,7 +38,7 @@ class Table:
 
 _ADDRESS = "address zip city ref_country_name"
 _DOC = (
-    "~id ~module_id module_id_ time currency_name ~currency_rate payment_name txt name attention_name "
+    "~id ~module_id module_id_ time currency_name ~currency_rate:m payment_name txt name attention_name "
     + _ADDRESS
     + " ~vat_amount:m ~total_amount:m"
 )
