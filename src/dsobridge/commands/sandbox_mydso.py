@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import time
 from pathlib import Path
 
 import click
+
+_TICK = 0.2  # seconds between checks for Ctrl-C / SIGTERM in the main thread
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _accounts(values: tuple[str, ...]) -> dict[str, str]:
@@ -101,40 +108,44 @@ def serve(
     accounts = _accounts(account_values)
     sb = MyDsoSandbox(db, accounts=accounts or None, today=_date(today), max_body_bytes=max_body_mib << 20)
     server = LoopbackServer(sb.app, host=host, port=port).start()
-    base = f"http://{host}:{server.port}"
-    click.echo(f"BASE_URL={base}/api/")
-    click.echo(f"ASYNC_URL={base}/apiPutFiles/")
-    if ftp_port is not None:
-        try:
-            ftp_host, bound = sb.start_ftp(
-                host,
-                ftp_port,
-                tls=ftps,
-                certfile=ftp_cert,
-                keyfile=ftp_key,
-                tls_control_required=not ftps_allow_plain,
-                tls_data_required=not ftps_allow_plain,
-            )
-        except (OSError, ValueError) as exc:
-            server.stop()
-            sb.close()
-            raise click.ClickException(f"cannot start the FTP drop: {exc}") from None
-        click.echo(f"FTP={ftp_host}:{bound}")
-        if ftps and sb.ftp is not None:
-            click.echo(f"FTP_TLS={'optional' if ftps_allow_plain else 'required'}")
-            click.echo(f"FTP_CERT={sb.ftp.certfile}")
-    for login in sb.accounts:
-        click.echo(f"LOGIN={login}")
-        if not accounts:
-            click.echo(f"PASSWORD={sb.accounts[login]}")
-    click.echo(
-        f"My DSO Manager sandbox on {base} (clock {sb.today}, db {sb.store.path}); Ctrl-C to stop.", err=True
-    )
+    # SIGTERM (a service manager, `kill`) stops as cleanly as Ctrl-C: servers stopped, temporary db removed
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
+        base = f"http://{host}:{server.port}"
+        click.echo(f"BASE_URL={base}/api/")
+        click.echo(f"ASYNC_URL={base}/apiPutFiles/")
+        if ftp_port is not None:
+            try:
+                ftp_host, bound = sb.start_ftp(
+                    host,
+                    ftp_port,
+                    tls=ftps,
+                    certfile=ftp_cert,
+                    keyfile=ftp_key,
+                    tls_control_required=not ftps_allow_plain,
+                    tls_data_required=not ftps_allow_plain,
+                )
+            except (OSError, ValueError) as exc:
+                raise click.ClickException(f"cannot start the FTP drop: {exc}") from None
+            click.echo(f"FTP={ftp_host}:{bound}")
+            if ftps and sb.ftp is not None:
+                click.echo(f"FTP_TLS={'optional' if ftps_allow_plain else 'required'}")
+                click.echo(f"FTP_CERT={sb.ftp.certfile}")
+        for login in sb.accounts:
+            click.echo(f"LOGIN={login}")
+            if not accounts:
+                click.echo(f"PASSWORD={sb.accounts[login]}")
+        click.echo(
+            f"My DSO Manager sandbox on {base} (clock {sb.today}, db {sb.store.path}); Ctrl-C to stop.",
+            err=True,
+        )
+        # Short sleeps, not one long one: the kernel may deliver SIGINT to a server thread, and Python then
+        # runs the handler in the main thread only when its current sleep ends.
         while True:
-            time.sleep(3600)
+            time.sleep(_TICK)
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous_term)
         server.stop()
         sb.close()

@@ -108,6 +108,8 @@ def check_account_page(dom: Dom) -> None:
         "kpi-overdue-pct",
         "kpi-receivables",
     ]
+    labels = [t for _, t in dom.find("span", **{"class": "muted"})][:2]
+    assert labels == ["DSO (countback)", "DSO (standard, 91 days)"]
     bold = [t for _, t in dom.find("b")]
     # The 500 credit note nets both receivables and June turnover: 699,500 / 1,249,500 × 91 = 50.94.
     assert bold[:6] == ["47.71 d", "50.94 d", "31.77 d", "15.94 d", "25.7 %", "699,500.00 DKK"]
@@ -197,3 +199,29 @@ def test_pages_in_headless_chromium(sandbox, tmp_path):
         shot = tmp_path / "page.png"
         chromium(f"{server.url}/ui/acme?months=3", tmp_path, f"--screenshot={shot}")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_a_lower_bound_dso_is_marked_at_least_everywhere_on_the_page():
+    # An ODI (a fee) is receivable but not turnover: 1,500 open against 1,000 of sales, all in June, so the
+    # countback runs out of history after June's 30 days and the DSO is only known to be at least 30.
+    items = (
+        "item_type;item_number;client_code;item_date_issue;item_date_due;item_amount_initial_inc_tax\n"
+        "FAC;1;C1;2025-06-01;2025-07-01;1000.00\nODI;2;C1;2025-06-10;2025-06-10;500.00\n"
+    )
+    with MyDsoSandbox(accounts={"acme": PASSWORD}, today=date(2025, 6, 30)) as sb:
+        for kind, text in [("clients", CLIENTS), ("items", items)]:
+            assert sb.import_file("acme", kind, io.BytesIO(text.encode()))["rejected"] == 0
+        transport = InProcessTransport(sb.app)
+        with httpx2.Client(transport=transport, base_url="http://mydso.test") as client:
+            dom = Dom(client.get("/ui/acme", params={"months": "2"}).text)
+        transport.close()
+    bars = [
+        (a["data-month"], a["data-dso"], a["data-lower-bound"])
+        for a, _ in dom.find("rect", **{"class": "dso-bar"})
+    ]
+    assert bars == [("2025-05", "0.00", "false"), ("2025-06", "30.00", "true")]
+    assert [t for _, t in dom.find("text", **{"class": "dso-value"})] == ["0.00", "≥30.00"]
+    assert [t for _, t in dom.find("b")][:2] == ["≥ 30.00 d", "45.00 d"]  # standard: 1,500 / 1,000 × 30
+    assert [t for _, t in dom.find("span", **{"class": "muted"})][1] == "DSO (standard, 30 days)"
+    cells = [t for _, t in dom.find("td", **{"class": "num"})]
+    assert cells[cells.index("1,500.00") + 1] == "≥ 30.00"  # the history table, June's row

@@ -202,7 +202,8 @@ def _kpis(dso: dict[str, Any], aging: dict[str, Any]) -> str:
             "DSO (countback)",
             ("≥ " if dso["lower_bound"] else "") + f"{dso['countback_dso']} d",
         ),
-        ("standard-dso", "DSO (standard, 3 months)", f"{dso['standard_dso'] or '–'} d"),
+        # the window is the last three months, or fewer when the history is shorter: say how many days
+        ("standard-dso", f"DSO (standard, {dso['standard_days']} days)", f"{dso['standard_dso'] or '–'} d"),
         ("best-dso", "Best possible DSO", f"{dso['best_possible_dso']['countback']} d"),
         ("add", "ADD", f"{dso['add']['countback']} d"),
         ("overdue-pct", "Overdue", f"{aging['overdue_pct'] or '–'} %"),
