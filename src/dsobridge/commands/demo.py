@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
 
+from dsobridge.commands._serving import idle_until_interrupted, stop_on_sigterm
+
 DEMO_LOGIN = "demo"
 
 
@@ -254,16 +256,21 @@ def demo(
                     "`dsobridge demo --serve` to choose it)"
                 )
             )
+            # the page's DSO history spans the months the sync sent history for (older months would only
+            # know the turnover of invoices still open, and show a meaningless DSO)
+            page = f"{dso_srv.url}/ui/{DEMO_LOGIN}?months={history_months + 1}"
             console.print(f"Dynaccount sandbox:       {dyn_srv.url}", markup=False)
             console.print(f"My DSO Manager sandbox:   {dso_srv.url}", markup=False)
+            console.print(f"ledger web page:          {page}  (no login: loopback only)", markup=False)
             console.print(
-                f"ledger web page:          {dso_srv.url}/  (login {DEMO_LOGIN!r}, {chosen})", markup=False
+                f"ledger JSON:              {dso_srv.url}/ledger/items?status=open  "
+                f"(Basic auth: login {DEMO_LOGIN!r}, {chosen})",
+                markup=False,
             )
-            console.print(f"ledger JSON:              {dso_srv.url}/ledger/items?status=open", markup=False)
             console.print("Ctrl-C to stop.")
+            stop_on_sigterm()
             try:
-                while True:
-                    time.sleep(1)
+                idle_until_interrupted()
             except KeyboardInterrupt:
                 console.print("stopped.")
         http.close()

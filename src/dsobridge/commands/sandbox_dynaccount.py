@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import signal
 import time
 from pathlib import Path
 
 import click
+
+from dsobridge.commands._serving import idle_until_interrupted, stop_on_sigterm
 
 DEFAULT_DB = Path("dynaccount-sandbox.sqlite3")
 
@@ -20,10 +21,6 @@ def _date(value: str | None) -> dt.date | None:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter("expected YYYY-MM-DD") from None
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 @click.group()
@@ -91,10 +88,9 @@ def serve(
         f"{', removed on exit' if fresh else ''}); Ctrl-C to stop.",
         err=True,
     )
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
+    stop_on_sigterm()  # `kill` stops it as cleanly as Ctrl-C
     try:
-        while True:
-            time.sleep(3600)
+        idle_until_interrupted()
     except KeyboardInterrupt:
         pass
     finally:

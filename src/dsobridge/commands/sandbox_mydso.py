@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-import time
 from pathlib import Path
 
 import click
 
-_TICK = 0.2  # seconds between checks for Ctrl-C / SIGTERM in the main thread
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+from dsobridge.commands._serving import idle_until_interrupted, stop_on_sigterm
 
 
 def _accounts(values: tuple[str, ...]) -> dict[str, str]:
@@ -109,7 +104,7 @@ def serve(
     sb = MyDsoSandbox(db, accounts=accounts or None, today=_date(today), max_body_bytes=max_body_mib << 20)
     server = LoopbackServer(sb.app, host=host, port=port).start()
     # SIGTERM (a service manager, `kill`) stops as cleanly as Ctrl-C: servers stopped, temporary db removed
-    previous_term = signal.signal(signal.SIGTERM, _interrupt)
+    previous_term = stop_on_sigterm()
     try:
         base = f"http://{host}:{server.port}"
         click.echo(f"BASE_URL={base}/api/")
@@ -139,10 +134,7 @@ def serve(
             f"My DSO Manager sandbox on {base} (clock {sb.today}, db {sb.store.path}); Ctrl-C to stop.",
             err=True,
         )
-        # Short sleeps, not one long one: the kernel may deliver SIGINT to a server thread, and Python then
-        # runs the handler in the main thread only when its current sleep ends.
-        while True:
-            time.sleep(_TICK)
+        idle_until_interrupted()
     except KeyboardInterrupt:
         pass
     finally:

@@ -131,3 +131,33 @@ def test_serve_without_db_seeds_a_300_debtor_demo_and_cleans_up() -> None:
         proc.terminate()  # SIGTERM: stops like Ctrl-C
         assert proc.wait(timeout=10) == 0
     assert not db.exists() and not db.parent.exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="tgkill and /proc are Linux only")
+def test_ctrl_c_delivered_to_a_server_thread_stops_serve_at_once(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C may land in any thread; the main thread must notice within its short idle tick."""
+    import ctypes
+    import os
+    import signal
+    import time
+
+    db = tmp_path / "serve.sqlite3"
+    with DynaccountSandbox(db) as sb:
+        sb.seed(debtors=3, invoices=5, seed=1)
+    proc = subprocess.Popen(
+        [*PYTHON_CLI, "sandbox", "dynaccount", "serve", "--port", "0", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None and "Ctrl-C to stop." in proc.stderr.readline()
+        time.sleep(0.5)  # the main thread is idling now: the case that used to sleep for an hour
+        threads = sorted(int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid)
+        assert threads, "the server runs in a thread"
+        assert ctypes.CDLL(None, use_errno=True).tgkill(proc.pid, threads[0], signal.SIGINT) == 0
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,28 @@
+"""Keep a foreground command's servers up until Ctrl-C or SIGTERM, then let it clean up."""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any, NoReturn
+
+TICK = 0.2  # seconds between checks for Ctrl-C / SIGTERM in the main thread
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> Any:
+    """Make SIGTERM (``kill``, a service manager) stop the command like Ctrl-C; returns the old handler."""
+    return signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
+def idle_until_interrupted() -> NoReturn:
+    """Sleep until ``KeyboardInterrupt`` (Ctrl-C, or SIGTERM after :func:`stop_on_sigterm`).
+
+    Short sleeps, not one long one: the kernel may deliver SIGINT to a server thread, and Python runs the
+    handler in the main thread only when its current sleep ends.
+    """
+    while True:
+        time.sleep(TICK)
