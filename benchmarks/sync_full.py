@@ -6,7 +6,8 @@ For each size (default 1,000 debtors / 10,000 invoices, then 10,000 / 100,000):
 - the sync runs in its own process (``run_sync``, STOCK): wall time, items/s, requests and connections per
   host, peak RSS of the sync process;
 - the floor, in its own process against another fresh My DSO Manager: the same pages fetched by a bare
-  keep-alive loop (one signed request per page) and the same files posted once. The floor also decodes each
+  keep-alive loop (one signed request per page, with the same ``select=`` field lists as the sync, from
+  ``dsobridge.sync.fields.select_fields``) and the same files posted once. The floor also decodes each
   page's JSON (``json.loads(..., parse_float=Decimal)``, as the Dynaccount client does): no sync can use a
   page without decoding it. That decoding is timed apart and the ratio to the bare floor (pages left
   undecoded) is printed too.
@@ -99,8 +100,10 @@ from decimal import Decimal
 from pathlib import Path
 import httpx2
 from dsobridge.dynaccount import signing
+from dsobridge.sync.fields import select_fields
 
 dyn_url, api_id, dso_url, password, files = sys.argv[1:6]
+selects = {t: "select=" + ",".join(names) + "&" for t, names in select_fields().items()}  # what the sync asks
 key, secret = os.environ["BENCH_API_KEY"], os.environ["BENCH_API_SECRET"]
 files = json.loads(files)
 tables = [
@@ -119,7 +122,7 @@ with httpx2.Client(limits=httpx2.Limits(max_connections=1, max_keepalive_connect
         offset = 0
         while True:
             path = f"/v5/{api_id}/{key}/get/{table}/json/"
-            query = f"{where}order=id&limit={offset}%2C1000"
+            query = f"{selects.get(table, '')}{where}order=id&limit={offset}%2C1000"
             digest = signing.compute_hash(signing.url_without_scheme(host, path, query), "", secret)
             r = http.post(f"{dyn_url}{path}?{query}", content=f"__api_hash={digest}",
                           headers={"Content-Type": "application/x-www-form-urlencoded"})

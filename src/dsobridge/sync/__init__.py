@@ -23,6 +23,7 @@ from dsobridge.sync.engine import (
     SyncOptions,
 )
 from dsobridge.sync.extract import ExtractionError, Extractor, RowSource
+from dsobridge.sync.fields import select_fields
 from dsobridge.sync.guards import GuardRefusal, check_drop, check_stock_complete
 from dsobridge.sync.mapping import Mapper, row_hash
 from dsobridge.sync.openitems import Mismatch, OpenItem, check_balances, open_items, payment_date
@@ -63,4 +64,5 @@ __all__ = [
     "render_template",
     "row_hash",
     "run_sync",
+    "select_fields",
 ]

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from dsobridge.sync.config import FILE_KINDS
 from dsobridge.sync.extract import ExtractionError, Extractor, RowSource
+from dsobridge.sync.fields import select_fields
 from dsobridge.sync.guards import GuardRefusal, check_drop, check_stock_complete
 from dsobridge.sync.mapping import DebtorInfo, Mapper, row_hash
 from dsobridge.sync.openitems import Mismatch, check_balances, open_items, to_date
@@ -224,6 +225,7 @@ class SyncEngine:
         lock_timeout: float = 0.0,
         after_delivery: Callable[[str], None] | None = None,
         prefetch: bool = True,
+        select: bool = True,
     ) -> None:
         self.source = source
         self.sink = sink
@@ -236,6 +238,7 @@ class SyncEngine:
         self.lock_timeout = lock_timeout
         self.after_delivery = after_delivery  # test hook: called after a file is accepted, before its commit
         self.prefetch = prefetch  # read Dynaccount pages a little ahead in a background thread
+        self.select = select  # ask Dynaccount only for the fields the mapping reads (select=)
 
     # ------------------------------------------------------------------------------------------------------
     def run(self, options: SyncOptions | None = None) -> RunResult:
@@ -289,7 +292,8 @@ class SyncEngine:
     def _run(self, options: SyncOptions, mode: str, result: RunResult, spools: list[Any]) -> None:
         today = self.today or date.today()
         mapper = self.mapper
-        extractor = Extractor(self.source, page_size=self.page_size, prefetch=self.prefetch)
+        fields = select_fields(mapper.config) if self.select else None
+        extractor = Extractor(self.source, page_size=self.page_size, prefetch=self.prefetch, fields=fields)
         stock = mode == "stock"
         only = options.only
 
@@ -462,6 +466,8 @@ class SyncEngine:
                     continue
                 history.add(row, key, digest, False)
         result.rows_read = dict(extractor.rows_read)
+        for table in sorted(extractor.whole_tables):
+            result.messages.append(f"{table}: Dynaccount refused the field list (select=); read whole rows")
 
         # --- checks (nothing has been sent yet) -------------------------------------------------------------
         balances = {n: d.balance for n, d in debtors.items() if not d.excluded}
@@ -729,16 +735,42 @@ def _delivered(planned: _Planned) -> Iterator[Delivered]:
             yield Delivered(key, digest, is_open, None)
 
 
+_CANON: dict[tuple[str, ...], Callable[[dict[str, Any]], str]] = {}
 _SORTED_KEYS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
 
 
+def _canon_function(keys: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
+    """A function giving the text ``row_hash`` hashes for rows with these keys, in one f-string.
+
+    Generated once per file layout: the keys and their ``key=`` prefixes are constants of the function (never
+    pasted into its source), each value is formatted exactly as ``row_hash`` formats it (``None`` → empty).
+    """
+    ordered = sorted(keys)
+    namespace: dict[str, Any] = {}
+    for i, key in enumerate(ordered):
+        namespace[f"k{i}"], namespace[f"p{i}"] = key, f"{key}="
+    loads = "".join(f"    v{i} = row[k{i}]\n" for i in range(len(ordered)))
+    text = "\\x1f".join(f"{{p{i}}}{{'' if v{i} is None else v{i}}}" for i in range(len(ordered)))
+    source = f'def canon(row):\n{loads}    return f"{text}"\n'
+    exec(compile(source, "<dsobridge row canon>", "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace["canon"]
+
+
 def _hash_and_json(row: dict[str, Any], with_json: bool) -> tuple[str, str | None]:
-    """``row_hash(row)`` and, if asked, ``_row_json(row)``, in one pass over the row: each value is turned
-    into text once. The results are exactly those of the two functions (a test checks it)."""
+    """``row_hash(row)`` and, if asked, ``_row_json(row)``: exactly the results of the two functions (a test
+    checks it). The hash alone: its text built by a function generated for the row's layout; with the JSON:
+    in one pass over the row, each value turned into text once."""
     keys = tuple(row)
+    if not with_json:
+        canon = _CANON.get(keys)
+        if canon is None:
+            if len(_CANON) > 64:  # one entry per file layout in practice; never let it grow unbounded
+                _CANON.clear()
+            canon = _CANON[keys] = _canon_function(keys)
+        return hashlib.sha256(canon(row).encode("utf-8")).hexdigest()[:32], None
     order = _SORTED_KEYS.get(keys)
     if order is None:
-        if len(_SORTED_KEYS) > 64:  # one entry per file layout in practice; never let it grow unbounded
+        if len(_SORTED_KEYS) > 64:
             _SORTED_KEYS.clear()
         order = _SORTED_KEYS[keys] = tuple((k, f"{k}=") for k in sorted(keys))
     parts: list[str] = []
@@ -760,8 +792,6 @@ def _hash_and_json(row: dict[str, Any], with_json: bool) -> tuple[str, str | Non
             parts.append(f"{prefix}{v}")
             plain[k] = v
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
-    if not with_json:
-        return digest, None
     return digest, json.dumps(plain, default=str, separators=(",", ":"), sort_keys=True)
 
 

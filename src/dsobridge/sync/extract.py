@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol
 
+from dsobridge.dynaccount.errors import ValidationError
 from dsobridge.sync.openitems import OpenItem, money, order_text, to_date
 
 Row = Mapping[str, Any]
@@ -42,23 +43,49 @@ class ExtractionError(Exception):
 
 
 class Extractor:
-    """Typed, streaming views of the receivables tables."""
+    """Typed, streaming views of the receivables tables.
 
-    def __init__(self, source: RowSource, *, page_size: int = 1000, prefetch: bool = True) -> None:
+    ``fields`` (table → field names, see ``dsobridge.sync.fields.select_fields``) asks each listed table only
+    for those fields (``select=``). If Dynaccount refuses a table's select (a field it does not have, e.g. one
+    named by an override) before any row was read, that table is read whole for the rest of the run
+    (``whole_tables``): a field is never silently dropped.
+    """
+
+    def __init__(
+        self,
+        source: RowSource,
+        *,
+        page_size: int = 1000,
+        prefetch: bool = True,
+        fields: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.source = source
         self.page_size = page_size
         self.prefetch = prefetch
+        self.fields = {table: list(names) for table, names in (fields or {}).items() if names}
+        self.whole_tables: set[str] = set()
         self.rows_read: dict[str, int] = {}
 
     def _stream(
         self, table: str, *, where: dict[str, Any] | None = None, order: str = "id", prefetch: bool = True
     ) -> Iterator[Row]:
         count = 0
-        rows = self.source.iter_rows(table, where=where, order=order, page_size=self.page_size)
+        select = None if table in self.whole_tables else self.fields.get(table)
         try:
-            for row in _prefetched(rows) if prefetch and self.prefetch else rows:
-                count += 1
-                yield row
+            while True:
+                rows = self.source.iter_rows(
+                    table, select=select, where=where, order=order, page_size=self.page_size
+                )
+                try:
+                    for row in _prefetched(rows) if prefetch and self.prefetch else rows:
+                        count += 1
+                        yield row
+                    return
+                except ValidationError:
+                    if select is None or count:
+                        raise
+                    self.whole_tables.add(table)  # the select was refused: read the table whole
+                    select = None
         except Exception as exc:
             if isinstance(exc, ExtractionError):
                 raise
