@@ -1,10 +1,13 @@
-"""Keep a foreground command's servers up until Ctrl-C or SIGTERM, then let it clean up."""
+"""What the serving commands share: stay up until Ctrl-C or SIGTERM, and the ``--today`` clock."""
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import time
 from typing import Any, NoReturn
+
+import click
 
 TICK = 0.2  # seconds between checks for Ctrl-C / SIGTERM in the main thread
 
@@ -26,3 +29,13 @@ def idle_until_interrupted() -> NoReturn:
     """
     while True:
         time.sleep(TICK)
+
+
+def sandbox_day(value: str | None) -> dt.date | None:
+    """A sandbox clock given as ``--today YYYY-MM-DD`` (None: the sandbox's own default)."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--today") from None

@@ -9,18 +9,9 @@ from pathlib import Path
 
 import click
 
-from dsobridge.commands._serving import idle_until_interrupted, stop_on_sigterm
+from dsobridge.commands._serving import idle_until_interrupted, sandbox_day, stop_on_sigterm
 
 DEFAULT_DB = Path("dynaccount-sandbox.sqlite3")
-
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("expected YYYY-MM-DD") from None
 
 
 @click.group()
@@ -72,7 +63,7 @@ def serve(
         raise click.BadParameter("give both --api-key (letters and digits) and --api-secret")
     fresh = db is None
     path = db or temporary_db()
-    sb = DynaccountSandbox(path, today=_date(today))
+    sb = DynaccountSandbox(path, today=sandbox_day(today))
     if api_key and api_secret:
         sb.credentials = Credentials(sb.credentials.api_id, api_key, api_secret)
     if fresh:
@@ -126,7 +117,7 @@ def seed(db: Path, debtors: int, invoices: int, seed_value: int, today: str | No
     if debtors < 1 or invoices < 0:
         raise click.BadParameter("need --debtors ≥ 1 and --invoices ≥ 0")
     started = time.perf_counter()
-    with DynaccountSandbox(db, today=_date(today) or dt.date.today()) as sb:
+    with DynaccountSandbox(db, today=sandbox_day(today) or dt.date.today()) as sb:
         counts = sb.seed(debtors=debtors, invoices=invoices, seed=seed_value)
         click.echo(
             f"Seeded {counts['debtor']} debtors, {counts['debtor_invoice']} invoices, "

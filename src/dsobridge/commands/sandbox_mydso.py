@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import signal
 from pathlib import Path
 
 import click
 
-from dsobridge.commands._serving import idle_until_interrupted, stop_on_sigterm
+from dsobridge.commands._serving import idle_until_interrupted, sandbox_day, stop_on_sigterm
 
 
 def _accounts(values: tuple[str, ...]) -> dict[str, str]:
@@ -19,15 +18,6 @@ def _accounts(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter("expected LOGIN:PASSWORD", param_hint="--account")
         accounts[login] = password
     return accounts
-
-
-def _date(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--today") from None
 
 
 @click.group()
@@ -101,7 +91,9 @@ def serve(
     if ftp_key and not ftp_cert:
         raise click.UsageError("--ftp-key needs --ftp-cert")
     accounts = _accounts(account_values)
-    sb = MyDsoSandbox(db, accounts=accounts or None, today=_date(today), max_body_bytes=max_body_mib << 20)
+    sb = MyDsoSandbox(
+        db, accounts=accounts or None, today=sandbox_day(today), max_body_bytes=max_body_mib << 20
+    )
     server = LoopbackServer(sb.app, host=host, port=port).start()
     # SIGTERM (a service manager, `kill`) stops as cleanly as Ctrl-C: servers stopped, temporary db removed
     previous_term = stop_on_sigterm()

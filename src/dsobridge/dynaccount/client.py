@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
 
@@ -28,6 +29,7 @@ logger = logging.getLogger("dsobridge.dynaccount")
 
 FORM = "application/x-www-form-urlencoded"
 FileSpec = str | Path | tuple[str, bytes]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,39 +362,31 @@ class DynaccountClient:
     def _json(
         self, prepared: PreparedRequest, operation: str, *, idempotent: bool, bulk: bool = False
     ) -> list[dict[str, Any]]:
-        def once() -> list[dict[str, Any]]:
+        return self._call(prepared, operation, partial(wire.decode_rows, bulk=bulk), idempotent=idempotent)
+
+    def _binary(self, prepared: PreparedRequest, operation: str) -> bytes:
+        return self._call(prepared, operation, wire.decode_binary, idempotent=True)
+
+    def _call(
+        self, prepared: PreparedRequest, operation: str, decode: Callable[..., T], *, idempotent: bool
+    ) -> T:
+        """Send, decode (errors scrubbed of secrets), and retry only what ``idempotent`` allows."""
+
+        def once() -> T:
             response = self._send(prepared, operation)
             try:
-                return wire.decode_rows(
+                return decode(
                     response.status_code,
                     response.headers.get("content-type", ""),
                     response.content,
                     operation=operation,
                     api_id=self.api_id,
                     retry_after=wire.parse_retry_after(response.headers.get("retry-after")),
-                    bulk=bulk,
                 )
             except DynaccountError as exc:
                 raise self._scrubbed(exc) from None
 
         return call_with_retry(self.retry, once, idempotent=idempotent, on_retry=self._on_retry(operation))
-
-    def _binary(self, prepared: PreparedRequest, operation: str) -> bytes:
-        def once() -> bytes:
-            response = self._send(prepared, operation)
-            try:
-                return wire.decode_binary(
-                    response.status_code,
-                    response.headers.get("content-type", ""),
-                    response.content,
-                    operation=operation,
-                    api_id=self.api_id,
-                    retry_after=wire.parse_retry_after(response.headers.get("retry-after")),
-                )
-            except DynaccountError as exc:
-                raise self._scrubbed(exc) from None
-
-        return call_with_retry(self.retry, once, idempotent=True, on_retry=self._on_retry(operation))
 
 
 def _row_id(id: int | str) -> str:
