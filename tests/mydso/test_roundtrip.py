@@ -73,6 +73,8 @@ def test_round_trip_every_encoding_and_number_format(encoding, style, amounts):
     header, first, second = read_back(data, encoding)
     assert header == list(COLUMNS["items"])
     got = dict(zip(header, first, strict=True))
+    assert first[:5] == ["C0001", "1", "FAC", "2026-01-31", "2026-03-02"]  # no BOM in front of a data row
+    assert second[:3] == ["C0002", "2", "AVO"]
     assert got["item_business_case"] == text
     assert got["item_amount_initial_inc_tax"] == amounts[0]
     assert got["item_amount_remaining_inc_tax"] == amounts[1]

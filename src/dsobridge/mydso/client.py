@@ -94,6 +94,8 @@ class MyDsoClient:
         max_retry_wait: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if httpx2.URL(base_url).userinfo:  # it would show in reprs and logs; the message must not echo it
+            raise ValueError("base_url must not hold a login or password: pass them as arguments")
         if not base_url.endswith("/"):
             base_url += "/"
         self.base_url = base_url

@@ -299,6 +299,19 @@ def _text_key(value: Any) -> str:
     return "" if value is None else str(value).strip().lower()
 
 
+def _issue_year(issue: Any) -> Any:
+    """The year in an item's key, the same for ``date(2025, 3, 13)`` and ``"13/03/2025"`` (the server parses
+    the date first); text that is no date the server reads is keyed as it is."""
+    if isinstance(issue, date):
+        return issue.year
+    from dsobridge.mydso.check import parse_date  # check imports this module
+
+    try:
+        return parse_date(str(issue)).year
+    except ValueError:
+        return str(issue)
+
+
 def _key_function(kind: str, index: dict[str, int]) -> Callable[[list[Any]], tuple[int, str, str]] | None:
     """The per-file key the server refuses to see twice (spec §3 [ours]), as a 64-bit hash.
 
@@ -313,8 +326,7 @@ def _key_function(kind: str, index: dict[str, int]) -> Callable[[list[Any]], tup
             unique = vals[i_unique] if i_unique >= 0 else None
             if unique:
                 return hash(("U", unique)), "item_unique_key", "item_unique_key"
-            issue = vals[i_issue]
-            year = issue.year if isinstance(issue, date) else str(issue)[:4]
+            year = _issue_year(vals[i_issue])
             t = vals[i_type]
             t = t.upper() if t.__class__ is str else t
             key = hash((vals[i_client], t, vals[i_number], year))
@@ -362,7 +374,7 @@ def _identity_function(kind: str, index: dict[str, int]) -> Callable[[list[Any],
     spots = [index[c] for c in ("user_email", "user_firstname", "user_lastname") if c in index]
 
     def identity(vals: list[Any], n: int) -> None:
-        if not any(vals[i] not in (None, "") for i in spots):
+        if not any(vals[i] is not None and str(vals[i]).strip() for i in spots):
             raise RowError(n, "user_email", "missing required value (user_email, or the user's name)")
 
     return identity
@@ -476,8 +488,7 @@ def _row_formatter(
             if unique:
                 key = hash(("U", unique))
             else:
-                issue = vals[i_issue]
-                year = issue.year if issue.__class__ is date else str(issue)[:4]
+                year = _issue_year(vals[i_issue])
                 t = vals[i_type]
                 key = hash((vals[i_client], t.upper() if t.__class__ is str else t, vals[i_number], year))
             if key in seen:
@@ -515,9 +526,10 @@ def _row_formatter(
                     raise RowError(n, c, f"cannot write {v!r}: {exc}") from None
         # after formatting, so that no Decimal is compared with None or "" (slow: an ABC check each time)
         req = get_required(vals)
-        if None in req or "" in req:
-            for i in required:
-                if vals[i] is None or vals[i] == "":
+        if None in req or "" in req or any(v.__class__ is str and v.isspace() for v in req):
+            for i in required:  # blanks too: the server strips a value before it checks it is there
+                v = vals[i]
+                if v is None or v == "" or (v.__class__ is str and v.isspace()):
                     raise RowError(n, columns[i], "missing required value")
         if neutralise:
             for i in texts:
@@ -586,11 +598,23 @@ def _items_fast_path(
         "    else:",
         "        return slow(row, n)",
     ]
+    # required text empty, blank, None, or without isspace() (not a str): the generic formatter decides
+    blank = [names[i] for i, c in enumerate(columns) if types[c] == "text" and c in REQUIRED["items"]]
+    if blank:
+        empty = " or ".join(f"not {v}" for v in blank)
+        spaces = " or ".join(f"{v}.isspace()" for v in blank)
+        body += [
+            "    try:",
+            f"        if {empty} or {spaces}:",
+            "            return slow(row, n)",
+            "    except AttributeError:",
+            "        return slow(row, n)",
+        ]
     for i, column in enumerate(columns):
         v, kind, required = names[i], types[column], column in REQUIRED["items"]
         if kind == "text":
-            if required:  # empty, None, or any other false value: the generic formatter decides
-                body += [f"    if not {v}:", "        return slow(row, n)"]
+            if required:  # checked together below
+                pass
             elif lines:
                 out[i] = f"('' if {v} is None else {v})"
         elif kind == "date":
@@ -724,12 +748,15 @@ def iter_csv(kind: str | Enum, rows: Iterable[Any], options: CsvOptions | None =
     encoding = options.encoding
     errors = "dsobridge-transliterate" if options.transliterate else "strict"
     header = '"' + '";"'.join(c.replace('"', '""') for c in columns) + '"\r\n'
+    # one incremental encoder for the whole file: a codec that writes a BOM (UTF-16, UTF-32, utf-8-sig)
+    # writes it once, not at the start of every chunk
+    encoder = codecs.getincrementalencoder(encoding)(errors)
     try:
-        yield header.encode(encoding, errors)
+        yield encoder.encode(header)
     except UnicodeEncodeError as exc:  # a codec that cannot even hold the ASCII column names
         raise HeaderError(None, f"encoding {encoding} cannot write the header: {exc.reason}") from None
 
-    lines = _Lines(kind, columns, options, encoding, errors)
+    lines = _Lines(kind, columns, options, encoder)
     clean = 2 * len(columns)  # quotes in a row none of whose cells holds a quote
     source = it if first is None else chain((first,), it)
     n = 1
@@ -745,6 +772,8 @@ def iter_csv(kind: str | Enum, rows: Iterable[Any], options: CsvOptions | None =
         del texts
         yield lines.encode(text, batch, n)
         n += len(batch)
+    if tail := encoder.encode("", True):  # a stateful codec's closing sequence (e.g. ISO-2022)
+        yield tail
 
 
 class _Lines:
@@ -755,10 +784,12 @@ class _Lines:
     again, by a formatter without the (stateful) duplicate check, this time with quotes doubled.
     """
 
-    def __init__(self, kind: str, columns: Sequence[str], options: CsvOptions, encoding: str, errors: str):
+    def __init__(
+        self, kind: str, columns: Sequence[str], options: CsvOptions, encoder: codecs.IncrementalEncoder
+    ):
         self.columns = columns
-        self.encoding = encoding
-        self.errors = errors
+        self.encoding = options.encoding
+        self.encoder = encoder
         self.format = row_formatter(kind, columns, replace(options, check_duplicates=False))
         self.clean = 2 * (len(columns) - 1)
 
@@ -775,7 +806,7 @@ class _Lines:
 
     def encode(self, text: str, batch: list[Any], first: int) -> bytes:
         try:
-            return text.encode(self.encoding, self.errors)
+            return self.encoder.encode(text)
         except UnicodeEncodeError:
             pass
         for i, row in enumerate(batch):
