@@ -31,6 +31,7 @@ class FakeDynaccount:
             "debtor_invoice_match": [],
         }
         self.requests_sent = 0
+        self.orders: list[tuple[str, str]] = []  # (table, order) of every page read, for tests
         self.fail_table: str | None = None
         self.fail_after_pages = 0
         self._next_number = 1001
@@ -236,10 +237,12 @@ class FakeDynaccount:
         rows = [
             r for r in self.tables[table] if all(str(r.get(k)) == str(v) for k, v in (where or {}).items())
         ]
-        key = order or "id"
-        rows.sort(key=lambda r: (int(r.get(key) or 0), r["id"]))
+        key, _, direction = (order or "id").partition(" ")
+        descending = direction.strip().lower() == "desc"
+        rows.sort(key=lambda r: (int(r.get(key) or 0) * (-1 if descending else 1), r["id"]))
         for pages, start in enumerate(range(0, len(rows) + 1, page_size)):
             self.requests_sent += 1
+            self.orders.append((table, order or "id"))
             if self.fail_table == table and pages >= self.fail_after_pages:
                 raise PageFailure("HTTP 500 on /v5/1234/SECRETKEY/get/...")
             page = rows[start : start + page_size]

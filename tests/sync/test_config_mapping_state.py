@@ -223,7 +223,7 @@ def test_item_mapping_formats_and_users():
 def test_state_store_migrations_lock_commit_and_reports(tmp_path):
     path = tmp_path / "state.sqlite3"
     with StateStore(path) as state:
-        assert state.schema_versions() == [1]
+        assert state.schema_versions() == [1, 2]
         assert state.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         state.acquire_lock()
         with StateStore(path) as other:

@@ -309,3 +309,81 @@ def test_stock_run_killed_at_any_point_is_followed_by_a_correct_run(world, point
         assert state.count("items", open_only=True) == len(expected)
     quiet = world.sync(mode="delta")
     assert quiet.exit_code == 0 and all(f.rows == 0 for f in quiet.files)
+
+
+def _documents_above(world, numbers):
+    """Booked invoices and credit notes numbered above ``numbers[table]``: key → (signed total, issued)."""
+    out = {}
+    with Endpoints(world.config) as ends:
+        for table, kind, sign in (("debtor_invoice", "INVOICE", 1), ("debtor_creditnote", "CREDITNOTE", -1)):
+            for row in ends.source.iter_rows(table, where={"is_booked": "YES"}):
+                if int(row["invoice_id_"]) > numbers[table]:
+                    out[f"{kind}-{row['invoice_id_']}"] = (
+                        sign * Decimal(row["total_amount"]),
+                        row["time"][:10],
+                    )
+    return out
+
+
+def _top_numbers(world):
+    with Endpoints(world.config) as ends:
+        return {
+            table: max((int(r["invoice_id_"]) for r in ends.source.iter_rows(table)), default=0)
+            for table in ("debtor_invoice", "debtor_creditnote")
+        }
+
+
+@pytest.mark.parametrize("mode", ["delta", "stock"])
+def test_documents_issued_and_settled_between_syncs_reach_the_ledger_and_dso_agrees(small_pages_world, mode):
+    """After STOCK (+ history), 30 days, DELTA (or STOCK): every invoice and credit note issued since the
+    first run is in the ledger — open or settled — with its amount and payment date; so the ledger's DSO
+    equals Dynaccount's."""
+    from dsobridge.receivables import dso
+    from dsobridge.sync.measures import currencies, receivable_items
+
+    world = small_pages_world
+    first = world.sync(mode="stock", history_months=6)
+    assert first.exit_code == 0, first.error
+    top = _top_numbers(world)
+    with StateStore(world.config.state_path) as state:
+        assert state.marks() == top
+    world.dyn.advance(30)
+    world.dso.today = world.dyn.today
+    second = world.sync(mode=mode, force=True)  # 30 days may settle more than the drop guard's 30 %
+    assert (second.status, second.exit_code) == ("success", 0), second.error
+    issued = _documents_above(world, top)
+    open_now = world.dynaccount_open()
+    dates = world.latest_match_dates()
+    settled_between = {k for k in issued if k not in open_now}
+    assert any(k.startswith("CREDITNOTE-") for k in settled_between)
+    assert sum(k.startswith("INVOICE-") for k in settled_between) >= 10  # never open at a sync (14, seed 7)
+    response = world.http.get(f"{world.dso_srv.url}/ledger/items", params={"status": "all"})
+    rows = {r["item_key"]: r for r in response.json()["items"]}
+    got = {
+        k: (Decimal(rows[k]["amount_initial"]), rows[k]["issue_date"], Decimal(rows[k]["amount_open"]),
+            rows[k]["payment_date"])
+        for k in issued if k in rows
+    }  # fmt: skip
+    want = {
+        k: (total, day, open_now.get(k, Decimal("0.00")), None if k in open_now else dates[k])
+        for k, (total, day) in issued.items()
+    }
+    assert got == want
+    with StateStore(world.config.state_path) as state:
+        assert state.marks() == _top_numbers(world)
+    # the ledger's DSO (computed from what was delivered) equals the DSO computed from Dynaccount
+    with Endpoints(world.config) as ends:
+        items = receivable_items(ends.source)
+    today = world.dyn.today
+    for currency in currencies(items):
+        mine = dso(items, today, currency)
+        body = world.http.get(
+            f"{world.dso_srv.url}/ledger/dso", params={"as_of": today.isoformat(), "currency": currency}
+        ).json()
+        assert (body["receivables"], body["countback_dso"], body["best_possible_dso"]["countback"]) == (
+            str(mine.receivables),
+            str(mine.countback.days),
+            str(mine.best_countback.days),
+        ), currency
+    quiet = world.sync(mode="delta")
+    assert quiet.exit_code == 0 and all(f.rows == 0 for f in quiet.files)

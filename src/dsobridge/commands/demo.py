@@ -91,6 +91,33 @@ def compare(console: Console, expected: dict[str, Decimal], actual: dict[str, De
     return ok
 
 
+def compare_dso(console: Console, items: list[Any], as_of: date, http: Any, mydso_url: str) -> bool:
+    """Countback DSO per currency as of ``as_of``: computed from Dynaccount (every document, every match)
+    against the figure the My DSO Manager sandbox ledger computes from what the sync delivered."""
+    from dsobridge.receivables import dso
+    from dsobridge.sync.measures import currencies
+
+    ok = True
+    for currency in currencies(items):
+        mine = dso(items, as_of, currency)
+        response = http.get(
+            f"{mydso_url}/ledger/dso", params={"as_of": as_of.isoformat(), "currency": currency}
+        )
+        response.raise_for_status()
+        body = response.json()
+        same = (body["receivables"], body["countback_dso"]) == (
+            str(mine.receivables),
+            str(mine.countback.days),
+        )
+        ok &= same
+        mark = "[green]equal[/green]" if same else "[red]DIFFERENT[/red]"
+        console.print(
+            f"countback DSO {currency} as of {as_of}: Dynaccount {mine.countback.days} d · "
+            f"My DSO Manager ledger {body['countback_dso']} d → {mark}"
+        )
+    return ok
+
+
 def _run_table(result: Any) -> Table:
     from dsobridge.sync.report import result_table
 
@@ -240,6 +267,15 @@ def demo(
         ledger_dso = http.get(f"{dso_srv.url}/ledger/dso", params={"as_of": dyn_sb.today.isoformat()})
         if ledger_dso.status_code == 200:
             console.print(ledger_dso_table(ledger_dso.json()))
+        dso_ok = compare_dso(console, items, dyn_sb.today, http, dso_srv.url)
+        if not dso_ok and history_months > 0:
+            ok = False
+        elif not dso_ok:
+            console.print(
+                "  (without --history the ledger lacks the sales of invoices settled before the first sync: "
+                "its DSO cannot match)",
+                markup=False,
+            )
         console.print(
             f"connections accepted: Dynaccount {dyn_srv.connections}, My DSO Manager {dso_srv.connections}",
             markup=False,

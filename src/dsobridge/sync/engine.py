@@ -5,11 +5,12 @@ Order of a run:
 1. take the run lock (a second run is refused);
 2. extract, streaming, into on-disk spools: debtors (clients, debtor contacts), contact persons, users from
    the config, then the open items (matches first, then invoices, credit notes, payments); also the items
-   open at the last delivery and now settled, with their payment date; with ``history``, the items settled
-   in the last N months;
+   open at the last delivery and now settled, with their payment date; the invoices and credit notes
+   issued and settled since the last run (numbered above the state's high-water marks); with ``history``,
+   the items settled in the last N months;
 3. check the balance invariant and the guards; nothing has been sent yet, so a refusal changes nothing;
 4. deliver clients → contacts → users → items; after each accepted file, record its rows, its report and
-   the run's counts in ONE state transaction.
+   the run's counts in ONE state transaction (with the last items file: the new high-water marks).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dsobridge.sync.config import FILE_KINDS
-from dsobridge.sync.extract import ExtractionError, Extractor, RowSource
+from dsobridge.sync.extract import ExtractionError, Extractor, RowSource, settled_document
 from dsobridge.sync.fields import select_fields
 from dsobridge.sync.guards import GuardRefusal, check_drop, check_stock_complete
 from dsobridge.sync.mapping import DebtorInfo, Mapper, row_hash
@@ -449,12 +450,19 @@ class SyncEngine:
                 row["item_date_payment"] = mapper._date(paid)
                 settled.add(row, key, row_hash(row), False)
 
+        # --- issued and settled since the last run (never open at a sync) ---------------------------------
+        done = set(settled_keys)
+        marks: dict[str, int] | None = None
+        fresh: dict[str, tuple[str, int]] = {}  # key → (table, number) of the documents sent by this scan
+        if "items" in only:
+            self.progress.stage("settled")
+            marks = self._fresh_settled(extractor, debtors, seen, done, settled, fresh, result, today)
+
         # --- history ----------------------------------------------------------------------------------------
         history = spool()
         if options.history_months and "items" in only:
             self.progress.stage("history")
             since = _months_back(today, options.history_months)
-            done = set(settled_keys)
             for item in extractor.settled_items(since):
                 self.progress.advance("history")
                 info = debtors.get(item.debtor)
@@ -547,6 +555,9 @@ class SyncEngine:
         spools.append(stager)
         # an empty file says nothing (and an empty STOCK file would clear everything): not sent
         todo = [i for i, planned in enumerate(plan) if planned.spool.count]
+        # the marks advance with the last items file: once it is recorded, every file that carries items
+        # numbered up to them is (rejected rows lower them first); no items file at all: at the end
+        marks_file = max((i for i in todo if plan[i].kind == "items"), default=None)
 
         def send(i: int) -> Future[Any]:
             planned = plan[i]
@@ -597,6 +608,8 @@ class SyncEngine:
                     except Exception as exc:  # a guard, a render error: after this file is recorded
                         refused = exc
                 rejected_lines = {r.get("line") for r in file_result.rejected_rows if r.get("line")}
+                if marks and fresh and planned.kind == "items" and rejected_lines:
+                    _lower_marks(marks, planned.spool, rejected_lines, fresh)
                 self.state.commit_file(
                     result.run_id or 0,
                     planned.kind,
@@ -607,6 +620,7 @@ class SyncEngine:
                     close_missing_items=planned.close_missing,
                     staged_file=i,
                     skip_lines=rejected_lines,
+                    marks=marks if i == marks_file else None,
                 )
                 if refused is not None:
                     raise refused
@@ -614,6 +628,8 @@ class SyncEngine:
             if upload is not None:  # a failure while an upload is under way: let it end first
                 with contextlib.suppress(Exception):
                     upload.result()
+        if marks and marks_file is None:
+            self.state.set_marks(marks, result.run_id or 0)
         result.status, result.exit_code = "success", EXIT_OK
 
     def _export(self, plan: list[_Planned], files: list[FileResult], directory: Path, today: date) -> None:
@@ -651,6 +667,83 @@ class SyncEngine:
         elif hashes.get(key) != (digest := row_hash(contact)):
             spool.add(contact, key, digest)
 
+    def _fresh_settled(
+        self,
+        extractor: Extractor,
+        debtors: dict[str, DebtorInfo],
+        seen: set[str],
+        done: set[str],
+        settled: Spool,
+        fresh: dict[str, tuple[str, int]],
+        result: RunResult,
+        today: date,
+    ) -> dict[str, int]:
+        """Invoices and credit notes booked since the last run and already settled, never delivered: added to
+        ``settled`` with their payment date. Returns the new high-water marks (document numbers).
+
+        Each table is probed with one row (nothing booked since the mark: done), then read
+        ``order=invoice_id_ desc`` until a number at or below the last run's mark: a few small pages. A
+        document the run could not account for — open but not in this run's open set (booked after the open
+        set was read), of a debtor not read or skipped — keeps the mark below its number, so the next run
+        looks at it again. Without a mark (the first run) only the newest documents are read,
+        down to the first one accounted for: the first run's settled documents are ``--history``'s job.
+        """
+        known = self.state.marks()
+        scan_page = min(self.page_size, _SCAN_PAGE)
+        marks: dict[str, int] = {}
+        sent = 0
+        for table, kind in (("debtor_invoice", "INVOICE"), ("debtor_creditnote", "CREDITNOTE")):
+            mark = known.get(table)
+            if mark is None:
+                mark = self.state.max_item_number(kind)  # a state written before the marks existed
+            first = mark is None
+            top = mark or 0
+            cap: int | None = None
+            rows = extractor.issued_after(
+                table,
+                top,
+                page_size=_FIRST_PAGE if first else scan_page,
+                probe=not first,
+                dates=not first,
+            )
+            with contextlib.closing(rows):  # type: ignore[type-var]  # a generator: closing stops its paging
+                for doc, paid in rows:
+                    self.progress.advance("settled")
+                    number = int(doc.get("invoice_id_") or 0)
+                    top = max(top, number)
+                    key = f"{kind}-{number}"
+                    info = debtors.get(str(doc.get("module_id_")))
+                    if info is not None and info.excluded:
+                        continue
+                    is_open = str(doc.get("is_matched")).upper() != "YES"
+                    if info is None or (is_open and key not in seen):
+                        cap = number - 1 if cap is None else min(cap, number - 1)  # look again next run
+                        continue
+                    if first:
+                        break  # the newest document accounted for: nothing booked after the open set was read
+                    if is_open or key in seen or key in done:
+                        continue
+                    if paid is None:
+                        result.messages.append(f"{key}: no match found; payment date set to the run date")
+                        paid = today
+                    item = settled_document(doc, kind, paid)
+                    if item is None:
+                        continue
+                    row = self.mapper.item(item, info)
+                    key, digest = self.mapper.item_key(row), row_hash(row)
+                    done.add(key)
+                    if self.state.delivered_hash("items", key) == digest:
+                        continue  # delivered by a run that ended before it recorded its marks
+                    settled.add(row, key, digest, False)
+                    fresh[key] = (table, number)
+                    sent += 1
+            marks[table] = top if cap is None else min(top, cap)
+        if sent:
+            result.messages.append(
+                f"{sent} invoice(s) and credit note(s) issued and settled since the last run: sent as settled"
+            )
+        return marks
+
     def _payment_dates(self, extractor: Extractor, keys: list[str]) -> dict[str, date]:
         wanted = {"INVOICE": set(), "CREDITNOTE": set(), "PAYMENT": set()}
         for key in keys:
@@ -680,6 +773,21 @@ class SyncEngine:
                 if payment in wanted["PAYMENT"]:
                     note(f"PAYMENT-{payment}", when)
         return found
+
+
+_SCAN_PAGE = 100  # rows per page when reading the documents above the marks
+_FIRST_PAGE = 10  # the first run reads the newest documents only: usually the first one is accounted for
+
+
+def _lower_marks(
+    marks: dict[str, int], spool: Spool, lines: set[Any], fresh: dict[str, tuple[str, int]]
+) -> None:
+    """Keep the marks below the documents of ``fresh`` whose rows My DSO Manager rejected (lines of the file,
+    from 2), so the next run sends them again."""
+    for line, (_, key, _, _) in enumerate(spool.entries(), start=2):
+        if line in lines and key in fresh:
+            table, number = fresh[key]
+            marks[table] = min(marks.get(table, number - 1), number - 1)
 
 
 class _Shutdown:

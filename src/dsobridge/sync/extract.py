@@ -67,14 +67,20 @@ class Extractor:
         self.rows_read: dict[str, int] = {}
 
     def _stream(
-        self, table: str, *, where: dict[str, Any] | None = None, order: str = "id", prefetch: bool = True
+        self,
+        table: str,
+        *,
+        where: dict[str, Any] | None = None,
+        order: str = "id",
+        prefetch: bool = True,
+        page_size: int | None = None,
     ) -> Iterator[Row]:
         count = 0
         select = None if table in self.whole_tables else self.fields.get(table)
         try:
             while True:
                 rows = self.source.iter_rows(
-                    table, select=select, where=where, order=order, page_size=self.page_size
+                    table, select=select, where=where, order=order, page_size=page_size or self.page_size
                 )
                 try:
                     for row in _prefetched(rows) if prefetch and self.prefetch else rows:
@@ -144,6 +150,94 @@ class Extractor:
             "debtor_invoice_match", where={"is_creditnote": "YES"}, order="creditnote_id_", prefetch=False
         )
         yield from _merge(notes, note_matches, "creditnote_id_", "CREDITNOTE", since)
+
+    def issued_after(
+        self, table: str, mark: int, *, page_size: int, probe: bool = True, dates: bool = True
+    ) -> Iterator[tuple[Row, date | None]]:
+        """Booked documents of ``table`` (``debtor_invoice``, ``debtor_creditnote``) numbered above ``mark``,
+        newest number first (``order=invoice_id_ desc``, stopping at the first number ≤ ``mark``), each with
+        its payment date when it is settled (``is_matched=YES``): the latest ``time`` of its matches.
+
+        The matches are read only when a settled document needs them, ordered by the document number
+        descending beside the documents (a streaming merge, like ``settled_items``): one document's
+        matches in memory at a time, and only the matches of documents above the mark are read.
+        With ``probe``, one row is read first (``limit=0,1``): when the newest number is at or below the mark
+        (nothing booked since), that is all. ``dates=False`` reads no match at all.
+        """
+        if table == "debtor_invoice":
+            match_key, match_where = "invoice_id_", None
+        elif table == "debtor_creditnote":
+            match_key, match_where = "creditnote_id_", {"is_creditnote": "YES"}
+        else:
+            raise ValueError(f"not a document table: {table!r}")
+        where = {"is_booked": "YES"}
+        if probe:
+            head = self._stream(table, where=where, order="invoice_id_ desc", prefetch=False, page_size=1)
+            try:
+                newest = next(head, None)
+            finally:
+                head.close()  # type: ignore[attr-defined]
+            if newest is None or int(newest.get("invoice_id_") or 0) <= mark:
+                return
+        docs = self._stream(table, where=where, order="invoice_id_ desc", prefetch=False, page_size=page_size)
+        matches: Iterator[Row] | None = None
+        pending: Row | None = None
+        try:
+            for doc in docs:
+                number = int(doc.get("invoice_id_") or 0)
+                if number <= mark:
+                    return
+                if not dates or str(doc.get("is_matched")).upper() != "YES":
+                    yield doc, None
+                    continue
+                if matches is None:
+                    matches = self._stream(
+                        "debtor_invoice_match",
+                        where=match_where,
+                        order=f"{match_key} desc",
+                        prefetch=False,
+                        page_size=page_size,
+                    )
+                    pending = next(matches, None)
+                latest: date | None = None
+                while pending is not None and int(pending.get(match_key) or 0) >= number:
+                    if int(pending.get(match_key) or 0) == number:
+                        when = to_date(pending.get("time"))
+                        if when is not None and (latest is None or when > latest):
+                            latest = when
+                    pending = next(matches, None)
+                yield doc, latest
+        finally:
+            docs.close()  # type: ignore[attr-defined]  # stops paging: no request beyond the mark
+            if matches is not None:
+                matches.close()  # type: ignore[attr-defined]
+
+
+def settled_document(doc: Row, kind: str, paid: date | None) -> OpenItem | None:
+    """A settled invoice (``kind="INVOICE"``) or credit note (``"CREDITNOTE"``) as an item with remaining 0
+    and its payment date; ``None`` for a document without a date."""
+    issued = to_date(doc.get("time"))
+    if issued is None:
+        return None
+    total = money(doc.get("total_amount"))
+    vat = doc.get("vat_amount")
+    sign = -1 if kind == "CREDITNOTE" else 1
+    return OpenItem(
+        kind=kind,
+        debtor=str(doc.get("module_id_")),
+        number=int(doc.get("invoice_id_") or 0),
+        source_id=int(doc.get("id") or 0),
+        issue_date=issued,
+        due_date=(to_date(doc.get("time_due")) if kind == "INVOICE" else None) or issued,
+        currency=str(doc.get("currency_name") or ""),
+        initial=sign * total,
+        remaining=money(0),
+        vat=sign * money(vat) if vat not in (None, "") else None,
+        order_number=order_text(doc.get("order_id_")) if kind == "INVOICE" else "",
+        text=str(doc.get("txt") or ""),
+        payment_date=paid,
+        row=doc,
+    )
 
 
 _DONE = object()
@@ -219,27 +313,8 @@ def _merge(
             pending = next(matches, None)
         if latest is None or latest < since:
             continue
-        issued = to_date(doc.get("time"))
-        if issued is None:
-            continue
-        total = money(doc.get("total_amount"))
-        vat = doc.get("vat_amount")
-        sign = -1 if kind == "CREDITNOTE" else 1
-        yield OpenItem(
-            kind=kind,
-            debtor=str(doc.get("module_id_")),
-            number=number,
-            source_id=int(doc.get("id") or 0),
-            issue_date=issued,
-            due_date=(to_date(doc.get("time_due")) if kind == "INVOICE" else None) or issued,
-            currency=str(doc.get("currency_name") or ""),
-            initial=sign * total,
-            remaining=money(0),
-            vat=sign * money(vat) if vat not in (None, "") else None,
-            order_number=order_text(doc.get("order_id_")) if kind == "INVOICE" else "",
-            text=str(doc.get("txt") or ""),
-            payment_date=latest,
-            row=doc,
-        )
+        item = settled_document(doc, kind, latest)
+        if item is not None:
+            yield item
     for _ in matches:  # drain so the stream's page failures still surface
         pass

@@ -4,7 +4,10 @@
 - ``delivered``: the last delivered row of every key per file kind, with a content hash (and, for items, the
   row itself and whether it is open at the destination);
 - ``reports``: the import report of every delivered file;
-- ``lock``: one run at a time.
+- ``lock``: one run at a time;
+- ``marks``: per document table (``debtor_invoice``, ``debtor_creditnote``), the highest document number
+  every settled document up to which is at the destination (or excluded): where the next run's scan for
+  documents issued and settled between two runs stops.
 
 State advances only through ``commit_file``: the rows of a file My DSO Manager accepted, its report and the
 run's counts, in one transaction.
@@ -70,6 +73,16 @@ MIGRATIONS: list[tuple[str, str]] = [
             pid INTEGER NOT NULL,
             host TEXT NOT NULL,
             acquired_at TEXT NOT NULL
+        );
+        """,
+    ),
+    (
+        "high-water marks of the document number series",
+        """
+        CREATE TABLE marks (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL,
+            run_id INTEGER NOT NULL
         );
         """,
     ),
@@ -369,6 +382,7 @@ class StateStore:
         before_commit: Any = None,
         staged_file: int = 0,
         skip_lines: Iterable[int] = (),
+        marks: dict[str, int] | None = None,
     ) -> int:
         """Record an accepted file: its rows, its report and the run's counts, in ONE transaction.
 
@@ -404,11 +418,41 @@ class StateStore:
                 "UPDATE runs SET counts = ?, stock_delivered = stock_delivered OR ? WHERE id = ?",
                 (json.dumps(counts, default=str), int(close_missing_items), run_id),
             )
+            if marks:
+                self._write_marks(marks, run_id)
             if before_commit is not None:
                 before_commit()
         if rows is None:
             self.db.execute("DELETE FROM temp.staged WHERE file = ?", (staged_file,))
         return n
+
+    # --- high-water marks ---------------------------------------------------------------------------------
+    def marks(self) -> dict[str, int]:
+        """Name → value of every recorded high-water mark."""
+        return {name: int(v) for name, v in self.db.execute("SELECT name, value FROM marks")}
+
+    def set_marks(self, marks: dict[str, int], run_id: int) -> None:
+        """Record marks on their own (a run whose items files were all empty: nothing to wait for)."""
+        with self._tx():
+            self._write_marks(marks, run_id)
+
+    def _write_marks(self, marks: dict[str, int], run_id: int) -> None:
+        self.db.executemany(
+            "INSERT INTO marks (name, value, run_id) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE"
+            " SET value = max(marks.value, excluded.value), run_id = excluded.run_id",
+            [(name, int(value), run_id) for name, value in marks.items()],
+        )
+
+    def max_item_number(self, kind: str) -> int | None:
+        """The highest document number among the delivered item keys ``<kind>-<number>`` (``INVOICE``,
+        ``CREDITNOTE``), or ``None``: the starting mark of a state written before the marks existed."""
+        prefix = f"{kind}-"
+        row = self.db.execute(
+            "SELECT MAX(CAST(substr(key, ?) AS INTEGER)) FROM delivered WHERE kind = 'items'"
+            " AND key >= ? AND key < ?",
+            (len(prefix) + 1, prefix, prefix[:-1] + "."),
+        ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     # --- helpers ------------------------------------------------------------------------------------------
     def _tx(self) -> _Transaction:
