@@ -113,7 +113,8 @@ def measures_json(items: list[Any], what: str, as_of: date, client: str | None) 
 
 
 def _report(what: str, config_path: Path, as_of: date | None, client: str | None, as_json: bool) -> None:
-    from dsobridge.dynaccount import DynaccountClient, DynaccountError
+    from dsobridge.dynaccount import DynaccountError
+    from dsobridge.sync.delivery import dynaccount_client
     from dsobridge.sync.mapping import Mapper
     from dsobridge.sync.measures import receivable_items
 
@@ -121,14 +122,7 @@ def _report(what: str, config_path: Path, as_of: date | None, client: str | None
     dyn = config.dynaccount
     day = as_of or date.today()
     try:
-        with DynaccountClient(
-            dyn.api_id,
-            dyn.api_key.reveal(),
-            dyn.api_secret.reveal(),
-            version=dyn.version,
-            base_url=dyn.base_url,
-            timeout=dyn.timeout,
-        ) as source:
+        with dynaccount_client(dyn) as source:
             items = receivable_items(source, mapper=Mapper(config.mapping), page_size=dyn.page_size)
     except DynaccountError as exc:
         Console(stderr=True).print(f"reading Dynaccount failed: {type(exc).__name__}: {exc}", markup=False)

@@ -148,25 +148,17 @@ def check_endpoints(
     config: SyncConfig, *, dynaccount_transport: Any = None, mydso_transport: Any = None
 ) -> list:
     """``[(what, ok, detail)]`` for Dynaccount, My DSO Manager and the state store; nothing is changed."""
-    from dsobridge.dynaccount import AuthError, DynaccountClient, DynaccountError
+    from dsobridge.dynaccount import AuthError, DynaccountError
     from dsobridge.dynaccount import TransportError as DynTransportError
-    from dsobridge.mydso import AccessDenied, ImportRejected, MyDsoClient, MyDsoError
+    from dsobridge.mydso import AccessDenied, ImportRejected, MyDsoError
     from dsobridge.mydso import TransportError as DsoTransportError
-    from dsobridge.sync.delivery import mydso_api_url
+    from dsobridge.sync.delivery import dynaccount_client, mydso_client
     from dsobridge.sync.state import StateStore
 
     checks: list[tuple[str, bool, str]] = []
     dyn = config.dynaccount
     try:
-        with DynaccountClient(
-            dyn.api_id,
-            dyn.api_key.reveal(),
-            dyn.api_secret.reveal(),
-            version=dyn.version,
-            base_url=dyn.base_url,
-            timeout=dyn.timeout,
-            transport=dynaccount_transport,
-        ) as client:
+        with dynaccount_client(dyn, transport=dynaccount_transport) as client:
             rows = client.get("debtor", limit=(0, 1))
         checks.append(
             ("Dynaccount", True, f"{dyn.base_url} answered a signed {dyn.version} request ({len(rows)} row)")
@@ -187,13 +179,7 @@ def check_endpoints(
 
     md = config.mydso
     try:
-        with MyDsoClient(
-            md.login,
-            md.password.reveal(),
-            base_url=mydso_api_url(md.base_url),
-            timeout=md.timeout,
-            transport=mydso_transport,
-        ) as dso:
+        with mydso_client(md, transport=mydso_transport) as dso:
             # a header-only contacts file: authenticated, then refused as CSV_EMPTY; it imports nothing
             dso.import_file("contacts", b'"client_code";"contact_lastname"\r\n')
         checks.append(("My DSO Manager", True, "login accepted"))

@@ -14,7 +14,7 @@ import httpx2
 
 from dsobridge.dynaccount import wire
 from dsobridge.dynaccount.errors import BadResponse, DynaccountError, TransportError, ValidationError
-from dsobridge.dynaccount.redact import Secret, install_url_log_filter, redact_path, redact_secrets
+from dsobridge.dynaccount.redact import install_url_log_filter, redact_path, redact_secrets
 from dsobridge.dynaccount.retry import RetryPolicy, call_with_retry
 from dsobridge.dynaccount.signing import (
     HASH_FIELD,
@@ -24,6 +24,7 @@ from dsobridge.dynaccount.signing import (
     sign_v5_body,
     url_without_scheme,
 )
+from dsobridge.secret import Secret
 
 logger = logging.getLogger("dsobridge.dynaccount")
 

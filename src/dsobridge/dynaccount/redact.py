@@ -46,20 +46,3 @@ def install_url_log_filter() -> None:
         log = logging.getLogger(name)
         if _FILTER not in log.filters:
             log.addFilter(_FILTER)
-
-
-class Secret:
-    """Holds a credential; its repr and str are ``***`` so a debugger or ``vars()`` dump shows nothing."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__

@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from dsobridge.secret import Secret
+
 DEFAULT_CONFIG_NAME = "dsobridge.toml"
 
 ENV_API_KEY = "DSOBRIDGE_DYNACCOUNT_API_KEY"
@@ -25,32 +27,6 @@ FILE_KINDS = ("clients", "contacts", "users", "items")
 
 class ConfigError(Exception):
     """The configuration is missing, malformed or unsafe (exit code 2)."""
-
-
-class Secret:
-    """A string that never shows itself in a repr, str or log line."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)

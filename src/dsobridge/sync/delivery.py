@@ -16,7 +16,7 @@ import httpx2
 from dsobridge.dynaccount import DynaccountClient, RetryPolicy
 from dsobridge.mydso import MyDsoClient
 from dsobridge.mydso.csvfile import CsvOptions, write_csv
-from dsobridge.sync.config import FormatConfig, SyncConfig
+from dsobridge.sync.config import DynaccountConfig, FormatConfig, MyDsoConfig, SyncConfig
 
 
 class PreparedFile:
@@ -105,6 +105,33 @@ def mydso_api_url(base_url: str) -> str:
     return base + "/" if base.endswith("/api") else base + "/api/"
 
 
+def dynaccount_client(
+    dyn: DynaccountConfig, *, transport: httpx2.BaseTransport | None = None
+) -> DynaccountClient:
+    """The Dynaccount client a configuration describes, with its timeout and retry policy."""
+    return DynaccountClient(
+        dyn.api_id,
+        dyn.api_key.reveal(),
+        dyn.api_secret.reveal(),
+        version=dyn.version,
+        base_url=dyn.base_url,
+        timeout=dyn.timeout,
+        transport=transport,
+        retry=RetryPolicy(attempts=dyn.retries, timeout=dyn.retry_timeout),
+    )
+
+
+def mydso_client(md: MyDsoConfig, *, transport: httpx2.BaseTransport | None = None) -> MyDsoClient:
+    """The My DSO Manager client a configuration describes."""
+    return MyDsoClient(
+        md.login,
+        md.password.reveal(),
+        base_url=mydso_api_url(md.base_url),
+        timeout=md.timeout,
+        transport=transport,
+    )
+
+
 class Endpoints:
     """Open both clients from a config: ``with Endpoints(config) as ends: ends.source, ends.sink``.
 
@@ -129,28 +156,9 @@ class Endpoints:
     def __enter__(self) -> Endpoints:
         # the clients are imported with this module, not here: a run does not pay for imports
         dyn = self.config.dynaccount
-        self.source = self._stack.enter_context(
-            DynaccountClient(
-                dyn.api_id,
-                dyn.api_key.reveal(),
-                dyn.api_secret.reveal(),
-                version=dyn.version,
-                base_url=dyn.base_url,
-                timeout=dyn.timeout,
-                transport=self._dyn_transport,
-                retry=RetryPolicy(attempts=dyn.retries, timeout=dyn.retry_timeout),
-            )
-        )
+        self.source = self._stack.enter_context(dynaccount_client(dyn, transport=self._dyn_transport))
         md = self.config.mydso
-        self.mydso = self._stack.enter_context(
-            MyDsoClient(
-                md.login,
-                md.password.reveal(),
-                base_url=mydso_api_url(md.base_url),
-                timeout=md.timeout,
-                transport=self._mydso_transport,
-            )
-        )
+        self.mydso = self._stack.enter_context(mydso_client(md, transport=self._mydso_transport))
         self.sink = MyDsoSink(self.mydso, self.config.format, channel=md.channel)
         self._stack.callback(self.sink.close)
         return self
