@@ -203,31 +203,34 @@ codecs.register_error("dsobridge-transliterate", _translit_handler)
 
 
 _M64 = 0xFFFF_FFFF_FFFF_FFFF
+_SIGN = 1 << 63
 
 
 class _KeyTable:
     """The 64-bit key hashes seen so far, exactly, in an open-addressing table: 8 bytes a slot in one
-    ``array('Q')``, linear probing, at most 2/3 full, doubled when that is reached.
+    ``array('q')``, linear probing, at most 2/3 full, doubled when that is reached. Keys are kept as signed
+    64-bit values, which is what ``hash()`` returns: the compiled fast path stores it without masking.
 
     Why not a ``set`` of ints: every int is a 32-byte object plus a 16-byte set entry (about 68 bytes per
     row measured); this costs 12 to 24 bytes per row (36 for a moment while doubling). 0 marks an empty slot,
-    so the hash 0 is stored as 1 (one more 64-bit value that may collide: harmless). The items fast path
+    so the hash 0 is stored as 1 (one more 64-bit value that may collide: harmless). The compiled fast path
     inlines ``add_new``: keep both in step.
     """
 
-    __slots__ = ("free", "mask", "table")
+    __slots__ = ("free", "mask", "on_grow", "table")
 
     def __init__(self, expected: int = 0) -> None:
         slots = 1 << 12
         while slots * 2 // 3 <= expected:
             slots *= 2
-        self.table = array("Q", [0]) * slots
+        self.table = array("q", [0]) * slots
         self.mask = slots - 1
         self.free = slots * 2 // 3
+        self.on_grow: Callable[[], None] | None = None  # told when ``table`` and ``mask`` are replaced
 
     def add_new(self, key: int) -> bool:
         """Add ``key``; False if it was already there."""
-        key = key & _M64 or 1
+        key = ((key & _M64) ^ _SIGN) - _SIGN or 1
         table, mask = self.table, self.mask
         i = key & mask
         k = table[i]
@@ -243,7 +246,7 @@ class _KeyTable:
         return True
 
     def __contains__(self, key: int) -> bool:
-        key = key & _M64 or 1
+        key = ((key & _M64) ^ _SIGN) - _SIGN or 1
         table, mask = self.table, self.mask
         i = key & mask
         k = table[i]
@@ -267,7 +270,7 @@ class _KeyTable:
         old = self.table
         used = len(old) * 2 // 3 - self.free
         slots = len(old) * 2
-        table = self.table = array("Q", [0]) * slots
+        table = self.table = array("q", [0]) * slots
         mask = self.mask = slots - 1
         self.free = slots * 2 // 3 - used
         for key in filter(None, old):
@@ -275,6 +278,8 @@ class _KeyTable:
             while table[i]:
                 i = (i + 1) & mask
             table[i] = key
+        if self.on_grow is not None:
+            self.on_grow()
 
 
 def check_header(kind: str, columns: Sequence[str]) -> tuple[str, ...]:
@@ -538,48 +543,54 @@ def _row_formatter(
                     vals[i] = _neutralise(v)
         return vals
 
-    if is_items and not neutralise:
+    if not neutralise and len(columns) > 1:
         slow: Callable[[Any, int], Any] = format_row
         if lines:
             slow = lambda row, n: _join_cells(format_row(row, n))  # noqa: E731
-        return _items_fast_path(columns, options, slow, seen, check_signs, item_keys, lines)
+        return _fast_path(kind, columns, options, slow, seen, check_signs, key_of, identity, lines)
     if lines:
         return lambda row, n: _join_cells(format_row(row, n))
     return format_row
 
 
-def _items_fast_path(
+def _fast_path(
+    kind: str,
     columns: Sequence[str],
     options: CsvOptions,
     slow: Callable[[Any, int], list[Any]],
     seen: _KeyTable,
     check_signs: bool,
-    item_keys: bool,
+    key_of: Callable[[Any], tuple[int, str, str]] | None,
+    identity: Callable[[Any, int], None] | None,
     lines: bool = False,
 ) -> Callable[[Any, int], Any]:
-    """Compile ``format_row`` for one items header: straight-line code for the common row, falling back to the
-    generic ``slow`` formatter (which raises the precise ``RowError``) on anything unusual.
+    """Compile ``format_row`` for one header of one file kind: straight-line code for the common row, falling
+    back to the generic ``slow`` formatter (which raises the precise ``RowError``) on anything unusual.
 
-    Why: an items file may hold a million rows; loops over column lists cost more than the writing itself.
-    The fallback keeps one definition of every rule; this path only accepts rows ``slow`` would accept
-    unchanged, and adds the row's key to ``seen`` only when it accepts the row.
+    Why: an items file may hold a million rows, and the sync renders tens of thousands of clients and contacts
+    in each run; loops over column lists cost more than the writing itself. The fallback keeps one definition
+    of every rule; this path only accepts rows ``slow`` would accept unchanged, and adds the row's key to
+    ``seen`` only when it accepts the row. The items key is inlined; the other kinds call the generic
+    ``key_of`` (and, for users, ``identity``) on the row's raw values, so their rules have one definition.
 
     ``lines=True`` compiles the writer's variant: it returns the row's cells as text joined by ``";"`` (quotes
     not yet doubled, see ``_Lines``) and ``slow`` must return the same text for the rows it is handed.
     """
-    types = column_kinds("items")
+    is_items = kind == "items"
+    types = column_kinds(kind)
+    required_columns = REQUIRED[kind]
     index = {c: i for i, c in enumerate(columns)}
     names = [f"v{i}" for i in range(len(columns))]
     point = options.decimal_style == "point"
     out = list(names)
     unpack = f"({', '.join(names)},)"
     # one C-level getattr of every column; those left out of the header must all be None
-    unset = [c for c in COLUMNS["items"] if c not in index]
+    unset = [c for c in COLUMNS[kind] if c not in index]
     unset_names = [f"u{i}" for i in range(len(unset))]
     body = [
         "def format_row(row, n):",
         "    cls = row.__class__",
-        "    if cls is Item:",
+        "    if cls is Model:",
         f"        ({', '.join(names + unset_names)},) = get_all(row)",
     ]
     if unset:
@@ -599,7 +610,7 @@ def _items_fast_path(
         "        return slow(row, n)",
     ]
     # required text empty, blank, None, or without isspace() (not a str): the generic formatter decides
-    blank = [names[i] for i, c in enumerate(columns) if types[c] == "text" and c in REQUIRED["items"]]
+    blank = [names[i] for i, c in enumerate(columns) if types[c] == "text" and c in required_columns]
     if blank:
         empty = " or ".join(f"not {v}" for v in blank)
         spaces = " or ".join(f"{v}.isspace()" for v in blank)
@@ -611,13 +622,13 @@ def _items_fast_path(
             "        return slow(row, n)",
         ]
     for i, column in enumerate(columns):
-        v, kind, required = names[i], types[column], column in REQUIRED["items"]
-        if kind == "text":
-            if required:  # checked together below
+        v, kind_of_cell, required = names[i], types[column], column in required_columns
+        if kind_of_cell == "text":
+            if required:  # checked together above
                 pass
             elif lines:
                 out[i] = f"('' if {v} is None else {v})"
-        elif kind == "date":
+        elif kind_of_cell == "date":
             test = f"{v}.__class__ is not date" + ("" if required else f" and {v} is not None")
             body += [f"    if {test}:", "        return slow(row, n)"]
             if lines:  # a file holds a few hundred distinct dates: a dict lookup beats isoformat() 10 times
@@ -627,7 +638,7 @@ def _items_fast_path(
                     f"    if d{i} is None:",
                     f"        d{i} = iso_date({v})",
                 ]
-        elif kind == "amount":
+        elif kind_of_cell == "amount":
             out[i] = f"s{i}"
             body += [f"    if {v}.__class__ is Decimal:"]
             if point:
@@ -646,10 +657,31 @@ def _items_fast_path(
                 body += [f"    elif {v} is None:", f"        s{i} = None"]
                 if lines:
                     out[i] = f"('' if s{i} is None else s{i})"
+            if not is_items:  # the generic formatter writes a str amount as it is (the server parses it)
+                body += [f"    elif {v}.__class__ is str:", f"        s{i} = {v}"]
             body += ["    else:", "        return slow(row, n)"]
+        else:  # flag, number (never required): None and str kept as they are, like the generic formatter
+            out[i] = f"s{i}"
+            if kind_of_cell == "flag":
+                body += [
+                    f"    if {v} is True:",
+                    f"        s{i} = '1'",
+                    f"    elif {v} is False:",
+                    f"        s{i} = '0'",
+                ]
+            else:
+                body += [f"    if {v}.__class__ is int:", f"        s{i} = str({v})"]
+            body += [
+                f"    elif {v} is None or {v}.__class__ is str:",
+                f"        s{i} = {v}",
+                "    else:",
+                "        return slow(row, n)",
+            ]
+            if lines:
+                out[i] = f"('' if s{i} is None else s{i})"
     # signs read from the formatted text (cheaper than comparing Decimals): "-…" is negative, "0.00" zero
     amounts = [f"s{index[c]}" for c in columns if types[c] == "amount"]
-    if check_signs and amounts:
+    if is_items and check_signs and amounts:
         t = names[index["item_type"]]
         negative = " or ".join(f"({a} is not None and {a}[0] == '-')" for a in amounts)
         positive = " or ".join(f"({a} is not None and {a}[0] != '-' and {a} not in ZEROS)" for a in amounts)
@@ -668,7 +700,15 @@ def _items_fast_path(
             "    except TypeError:",
             "        return slow(row, n)",
         ]
-    if item_keys:
+    if not is_items and identity is not None:
+        body += [
+            "    try:",
+            f"        identity({unpack}, n)",
+            "    except Exception:",  # RowError, or whatever str() of an odd value raised: slow raises it too
+            "        return slow(row, n)",
+        ]
+    keys = key_of is not None
+    if keys and is_items:
         client, typ, number = (names[index[c]] for c in ("client_code", "item_type", "item_number"))
         issue = names[index["item_date_issue"]]
         unique = names[index["item_unique_key"]] if "item_unique_key" in index else None
@@ -677,9 +717,24 @@ def _items_fast_path(
         body += [
             f"    if {typ}.__class__ is not str:",
             "        return slow(row, n)",
-            f"    key = ({key}) & M64 or 1",  # _KeyTable.add_new inlined: a million rows pass here
-            "    table = seen.table",
-            "    mask = seen.mask",
+            f"    key = ({key}) or 1",  # hash() is already a signed 64-bit value: no masking
+        ]
+    elif keys and kind == "clients":
+        body += [
+            "    try:",
+            f"        key = hash({names[index['client_code']]}) or 1",
+            "    except TypeError:",
+            "        return slow(row, n)",
+        ]
+    elif keys:
+        body += [
+            "    try:",
+            f"        key = key_of({unpack})[0] or 1",
+            "    except Exception:",
+            "        return slow(row, n)",
+        ]
+    if keys:  # _KeyTable.add_new inlined: a million rows pass here
+        body += [
             "    i = key & mask",
             "    k = table[i]",
             "    while k:",
@@ -701,7 +756,7 @@ def _items_fast_path(
         return text
 
     namespace: dict[str, Any] = {
-        "Item": MODELS["items"],
+        "Model": MODELS[kind],
         "colset": frozenset(columns),
         "columns": tuple(columns),
         "get_items": itemgetter(*columns),
@@ -713,14 +768,25 @@ def _items_fast_path(
         "NEGATIVE": _NEGATIVE_TYPES,
         "ZEROS": frozenset({"0.00", "0,00"}),
         "seen": seen,
-        "M64": _M64,
+        "key_of": key_of,
+        "identity": identity,
         "UPPER": {t: t for t in ("FAC", "AVO", "RGL", "ODI", "TRT", "DPA")},  # str.upper() costs more
         "date_text": dates.get,
         "iso_date": iso_date,
     }
-    exec(compile("\n".join(body), "<dsobridge.mydso items row>", "exec"), namespace)  # noqa: S102
+
+    def sync() -> None:
+        """The table and its mask are globals of the compiled code (no attribute lookup per row): refreshed
+        whenever the table is replaced by a bigger one, whoever grew it."""
+        namespace["table"] = seen.table
+        namespace["mask"] = seen.mask
+
+    sync()
+    if key_of is not None:
+        seen.on_grow = sync
+    exec(compile("\n".join(body), f"<dsobridge.mydso {kind} row>", "exec"), namespace)  # noqa: S102
     format_row = namespace["format_row"]
-    if lines and item_keys:
+    if lines and keys:
         format_row.seen = seen  # iter_csv reserves room for each chunk's keys (none are counted here)
     return format_row
 
