@@ -23,6 +23,7 @@ def test_demo_runs_unattended_and_both_ledgers_agree(tmp_path) -> None:
     assert result.exit_code == 0, out
     assert "sync run 1 · STOCK · success" in out and "sync run 2 · DELTA · success" in out
     assert out.count("→ identical") == 2  # after the STOCK and after the DELTA
+    assert re.search(r"open amounts: DKK -?\d+\.\d{2}", out)  # summed per currency, never across
     assert re.search(r"done in [\d.]+ s · ledgers agree", out)
     assert "aging by due date" in out and "countback DSO" in out
     assert any(tmp_path.glob("*.sqlite3"))  # --workdir keeps the databases and the state store

@@ -41,17 +41,17 @@ exclude_groups = ["Koncern"]
 """
 
 
-def ledger_open_items(http: Any, mydso_url: str) -> dict[str, Decimal]:
-    """The My DSO Manager sandbox ledger's open items: item key → open amount."""
+def ledger_open_items(http: Any, mydso_url: str) -> dict[str, tuple[str, Decimal]]:
+    """The My DSO Manager sandbox ledger's open items: item key → (currency, open amount)."""
     response = http.get(f"{mydso_url}/ledger/items", params={"status": "open"})
     response.raise_for_status()
     body = response.json()
     rows = body.get("items", body) if isinstance(body, dict) else body
-    return {r["item_key"]: Decimal(r["amount_open"]) for r in rows}
+    return {r["item_key"]: (r["currency"], Decimal(r["amount_open"])) for r in rows}
 
 
-def dynaccount_open_items(source: Any, mapper: Any) -> dict[str, Decimal]:
-    """Dynaccount's open items by the open-item rule (included debtors only): item key → remaining."""
+def dynaccount_open_items(source: Any, mapper: Any) -> dict[str, tuple[str, Decimal]]:
+    """Dynaccount's open items by the open-item rule (included debtors only): key → (currency, remaining)."""
     from dsobridge.sync.extract import Extractor
     from dsobridge.sync.openitems import open_items
 
@@ -61,7 +61,7 @@ def dynaccount_open_items(source: Any, mapper: Any) -> dict[str, Decimal]:
         info = mapper.debtor_info(row)
         included[info.number] = not info.excluded
     return {
-        item.unique_key: item.remaining
+        item.unique_key: (item.currency, item.remaining)
         for item in open_items(
             matches=extractor.open_matches(),
             invoices=extractor.open_invoices(),
@@ -72,19 +72,25 @@ def dynaccount_open_items(source: Any, mapper: Any) -> dict[str, Decimal]:
     }
 
 
-def compare(console: Console, expected: dict[str, Decimal], actual: dict[str, Decimal]) -> bool:
+def totals(items: dict[str, tuple[str, Decimal]]) -> str:
+    """``DKK 1234.50 · EUR 99.00``: open amounts are summed per currency, never across currencies."""
+    sums: dict[str, Decimal] = {}
+    for currency, amount in items.values():
+        sums[currency] = sums.get(currency, Decimal(0)) + amount
+    return " · ".join(f"{currency} {sums[currency]}" for currency in sorted(sums))
+
+
+def compare(
+    console: Console, expected: dict[str, tuple[str, Decimal]], actual: dict[str, tuple[str, Decimal]]
+) -> bool:
+    """Item by item: the same keys, currencies and open amounts on both sides."""
     missing = sorted(set(expected) - set(actual))
     extra = sorted(set(actual) - set(expected))
     wrong = sorted(k for k in set(expected) & set(actual) if expected[k] != actual[k])
-    total_e = sum(expected.values(), Decimal(0))
-    total_a = sum(actual.values(), Decimal(0))
     ok = not (missing or extra or wrong)
     mark = "[green]identical[/green]" if ok else "[red]DIFFERENT[/red]"
-    console.print(
-        f"open items: Dynaccount {len(expected)} (Σ {total_e}) · "
-        f"My DSO Manager ledger {len(actual)} (Σ {total_a}) "
-        f"→ {mark}"
-    )
+    console.print(f"open items: Dynaccount {len(expected)} · My DSO Manager ledger {len(actual)} → {mark}")
+    console.print(f"  open amounts: {totals(expected)}", markup=False)
     for label, keys in (("missing at My DSO Manager", missing), ("extra", extra), ("amount differs", wrong)):
         if keys:
             console.print(f"  {label}: {len(keys)} e.g. {keys[:5]}", markup=False)
