@@ -114,57 +114,14 @@ def open_items(
     not open by the rule (not booked, matched, zero remaining) are skipped, so unfiltered input is safe too.
     """
     sums = MatchSums.of(matches)
-    for row in invoices:
-        if not _yes(row.get("is_booked")) or _yes(row.get("is_matched")):
-            continue
-        number = _number(row.get("invoice_id_"))
-        total = money(row.get("total_amount"))
-        remaining = total - sums.invoice.get(number, ZERO)
-        if remaining == 0:
-            continue
-        issued = to_date(row.get("time"))
-        assert issued is not None, "booked invoice without a date"
-        vat = row.get("vat_amount")
-        yield OpenItem(
-            kind="INVOICE",
-            debtor=str(row.get("module_id_")),
-            number=number,
-            source_id=_number(row.get("id")),
-            issue_date=issued,
-            due_date=to_date(row.get("time_due")) or issued,
-            currency=str(row.get("currency_name") or ""),
-            initial=total,
-            remaining=remaining,
-            vat=money(vat) if vat not in (None, "") else None,
-            order_number=order_text(row.get("order_id_")),
-            text=str(row.get("txt") or ""),
-            row=row,
-        )
-    for row in creditnotes:
-        if not _yes(row.get("is_booked")) or _yes(row.get("is_matched")):
-            continue
-        number = _number(row.get("invoice_id_"))
-        total = money(row.get("total_amount"))
-        remaining = total - sums.creditnote.get(number, ZERO)
-        if remaining == 0:
-            continue
-        issued = to_date(row.get("time"))
-        assert issued is not None, "booked credit note without a date"
-        vat = row.get("vat_amount")
-        yield OpenItem(
-            kind="CREDITNOTE",
-            debtor=str(row.get("module_id_")),
-            number=number,
-            source_id=_number(row.get("id")),
-            issue_date=issued,
-            due_date=issued,
-            currency=str(row.get("currency_name") or ""),
-            initial=-total,
-            remaining=-remaining,
-            vat=-money(vat) if vat not in (None, "") else None,
-            text=str(row.get("txt") or ""),
-            row=row,
-        )
+    for kind, rows, matched in (
+        ("INVOICE", invoices, sums.invoice),
+        ("CREDITNOTE", creditnotes, sums.creditnote),
+    ):
+        for row in rows:
+            item = _open_document(kind, row, matched)
+            if item is not None:
+                yield item
     for row in payments:
         if str(row.get("type", "PAYMENT")).upper() != "PAYMENT" or _yes(row.get("is_matched")):
             continue
@@ -173,8 +130,7 @@ def open_items(
         remaining = total - sums.payment.get(posting_id, ZERO)
         if remaining == 0:
             continue
-        issued = to_date(row.get("time"))
-        assert issued is not None, "payment posting without a date"
+        issued = _issued(row, "payment posting", posting_id)
         yield OpenItem(
             kind="PAYMENT",
             debtor=str(row.get("module_id_")),
@@ -188,6 +144,43 @@ def open_items(
             text=str(row.get("txt") or ""),
             row=row,
         )
+
+
+def _open_document(kind: str, row: Row, matched: Mapping[int, Decimal]) -> OpenItem | None:
+    """An invoice (positive) or credit note (negative) with its remaining amount; None when not open."""
+    if not _yes(row.get("is_booked")) or _yes(row.get("is_matched")):
+        return None
+    number = _number(row.get("invoice_id_"))
+    total = money(row.get("total_amount"))
+    remaining = total - matched.get(number, ZERO)
+    if remaining == 0:
+        return None
+    invoice = kind == "INVOICE"
+    issued = _issued(row, "invoice" if invoice else "credit note", number)
+    sign = 1 if invoice else -1
+    vat = row.get("vat_amount")
+    return OpenItem(
+        kind=kind,
+        debtor=str(row.get("module_id_")),
+        number=number,
+        source_id=_number(row.get("id")),
+        issue_date=issued,
+        due_date=(to_date(row.get("time_due")) or issued) if invoice else issued,
+        currency=str(row.get("currency_name") or ""),
+        initial=sign * total,
+        remaining=sign * remaining,
+        vat=sign * money(vat) if vat not in (None, "") else None,
+        order_number=order_text(row.get("order_id_")) if invoice else "",
+        text=str(row.get("txt") or ""),
+        row=row,
+    )
+
+
+def _issued(row: Row, what: str, number: int) -> date:
+    issued = to_date(row.get("time"))
+    if issued is None:
+        raise ValueError(f"booked {what} {number} has no date")
+    return issued
 
 
 def order_text(value: Any) -> str:
