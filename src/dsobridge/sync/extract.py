@@ -277,6 +277,8 @@ def _prefetched(rows: Iterator[Row], *, depth: int = 2) -> Iterator[Row]:
                 return
             put(_DONE)
         except BaseException as exc:
+            if batch and not put(batch):  # the rows read before the failed page come first
+                return
             put(_Failed(exc))
         finally:
             close = getattr(rows, "close", None)
