@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import textwrap
 from datetime import date
 from decimal import Decimal
 
@@ -23,34 +22,13 @@ PASSWORD = "cli-password-0451"
 
 
 @pytest.fixture
-def ends(tmp_path):
+def ends(tmp_path, sync_config):
     dyn = DynaccountSandbox(tmp_path / "dyn.sqlite3", today=TODAY)
     dso = MyDsoSandbox(tmp_path / "dso.sqlite3", accounts={"acme": PASSWORD}, today=TODAY)
     dyn.seed(debtors=25, invoices=300, seed=3)
     with LoopbackServer(dyn.app) as dyn_srv, LoopbackServer(dso.app) as dso_srv:
-        config = tmp_path / "dsobridge.toml"
-        config.write_text(
-            textwrap.dedent(
-                f"""\
-                [dynaccount]
-                api_id = {dyn.credentials.api_id}
-                base_url = "{dyn_srv.url}"
-                retries = 1
-                [mydso]
-                base_url = "{dso_srv.url}"
-                login = "acme"
-                [sync]
-                state = "state.sqlite3"
-                """
-            ),
-            encoding="utf-8",
-        )
-        env = {
-            "DSOBRIDGE_CONFIG": str(config),
-            "DSOBRIDGE_DYNACCOUNT_API_KEY": dyn.credentials.api_key,
-            "DSOBRIDGE_DYNACCOUNT_API_SECRET": dyn.credentials.api_secret,
-            "DSOBRIDGE_MYDSO_PASSWORD": PASSWORD,
-        }
+        config, secrets = sync_config(tmp_path, dyn, dyn_srv.url, dso_srv.url, PASSWORD)
+        env = {"DSOBRIDGE_CONFIG": str(config), **secrets}
         yield {"dyn": dyn, "dso": dso, "env": env, "config": config, "tmp": tmp_path}
     dyn.close()
     dso.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from datetime import date
 from decimal import Decimal
 
@@ -28,36 +27,16 @@ PASSWORD = "e2e-password"
 
 
 class World:
-    def __init__(self, tmp_path, *, debtors=60, invoices=900, page_size=100):
+    def __init__(self, tmp_path, sync_config, *, debtors=60, invoices=900, page_size=100):
         self.tmp = tmp_path
         self.dyn = DynaccountSandbox(tmp_path / "dyn.sqlite3", today=TODAY)
         self.dso = MyDsoSandbox(tmp_path / "dso.sqlite3", accounts={"acme": PASSWORD}, today=TODAY)
         self.dyn.seed(debtors=debtors, invoices=invoices, seed=7)
         self.dyn_srv = LoopbackServer(self.dyn.app).start()
         self.dso_srv = LoopbackServer(self.dso.app).start()
-        self.config_path = tmp_path / "dsobridge.toml"
-        self.config_path.write_text(
-            textwrap.dedent(
-                f"""\
-                [dynaccount]
-                api_id = {self.dyn.credentials.api_id}
-                base_url = "{self.dyn_srv.url}"
-                page_size = {page_size}
-                retries = 1
-                [mydso]
-                base_url = "{self.dso_srv.url}"
-                login = "acme"
-                [sync]
-                state = "state.sqlite3"
-                """
-            ),
-            encoding="utf-8",
+        self.config_path, self.env = sync_config(
+            tmp_path, self.dyn, self.dyn_srv.url, self.dso_srv.url, PASSWORD, page_size=page_size
         )
-        self.env = {
-            "DSOBRIDGE_DYNACCOUNT_API_KEY": self.dyn.credentials.api_key,
-            "DSOBRIDGE_DYNACCOUNT_API_SECRET": self.dyn.credentials.api_secret,
-            "DSOBRIDGE_MYDSO_PASSWORD": PASSWORD,
-        }
         self.config = load_config(self.config_path, env=self.env)
         self.http = httpx2.Client(auth=httpx2.BasicAuth("acme", PASSWORD), timeout=30)
 
@@ -114,16 +93,16 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path):
-    w = World(tmp_path)
+def world(tmp_path, sync_config):
+    w = World(tmp_path, sync_config)
     yield w
     w.close()
 
 
 @pytest.fixture
-def small_pages_world(tmp_path):
+def small_pages_world(tmp_path, sync_config):
     """Pages of 10 rows, so every table of the extraction spans several pages."""
-    w = World(tmp_path, page_size=10)
+    w = World(tmp_path, sync_config, page_size=10)
     yield w
     w.close()
 

@@ -85,14 +85,13 @@ def test_a_burst_of_pokes_runs_one_sync_and_never_two_at_once():
         debouncer.close()
 
 
-def test_webhook_serve_runs_as_a_server_and_a_verified_call_syncs(tmp_path):
+def test_webhook_serve_runs_as_a_server_and_a_verified_call_syncs(tmp_path, sync_config):
     """``dsobridge webhook serve`` in its own process, on a real socket: a forged call is refused and starts
     nothing; a signed one starts one DELTA sync that fills the My DSO Manager sandbox."""
     import os
     import socket
     import subprocess
     import sys
-    import textwrap
     from datetime import date
 
     from dsobridge.sandbox import LoopbackServer
@@ -108,29 +107,8 @@ def test_webhook_serve_runs_as_a_server_and_a_verified_call_syncs(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with LoopbackServer(dyn.app) as dyn_srv, LoopbackServer(dso.app) as dso_srv:
-        config = tmp_path / "dsobridge.toml"
-        config.write_text(
-            textwrap.dedent(
-                f"""\
-                [dynaccount]
-                api_id = {dyn.credentials.api_id}
-                base_url = "{dyn_srv.url}"
-                retries = 1
-                [mydso]
-                base_url = "{dso_srv.url}"
-                login = "acme"
-                [sync]
-                state = "state.sqlite3"
-                """
-            ),
-            encoding="utf-8",
-        )
-        env = {
-            **os.environ,
-            "DSOBRIDGE_DYNACCOUNT_API_KEY": dyn.credentials.api_key,
-            "DSOBRIDGE_DYNACCOUNT_API_SECRET": dyn.credentials.api_secret,
-            "DSOBRIDGE_MYDSO_PASSWORD": "hook-password",
-        }
+        config, secrets = sync_config(tmp_path, dyn, dyn_srv.url, dso_srv.url, "hook-password")
+        env = {**os.environ, **secrets}
         command = "from dsobridge.cli import cli; cli()"
         args = ["webhook", "serve", "--config", str(config), "--port", str(port), "--debounce", "0.2"]
         proc = subprocess.Popen(
