@@ -124,6 +124,22 @@ class MyDsoClient:
     def close(self) -> None:
         self._http.close()
 
+    def _upload(
+        self,
+        base: str,
+        kind: str | Enum,
+        data: Any,
+        encoding: str | None,
+        stock: bool | None,
+        replace_users_association: bool | None,
+        options: CsvOptions | None,
+    ) -> httpx2.Response:
+        """POST one file to ``base + kind`` with its options; retried only when the kind allows it."""
+        kind = kind_of(kind)
+        body = make_body(kind, data, encoding, options)
+        params = import_options(kind, body.encoding, stock, replace_users_association)
+        return self._post(base + kind, params, body, retryable_kind(kind, stock))
+
     # --- synchronous import ------------------------------------------------------------------------------
 
     def import_file(
@@ -142,10 +158,9 @@ class MyDsoClient:
         Raises ``AccessDenied``, ``ImportRejected`` (file-level error), ``TransportError``, ``BadResponse``,
         or ``RowError`` when a row fails the writer's checks (the upload is then aborted).
         """
-        kind = kind_of(kind)
-        body = make_body(kind, data, encoding, options)
-        params = import_options(kind, body.encoding, stock, replace_users_association)
-        response = self._post(self.base_url + kind, params, body, retryable_kind(kind, stock))
+        response = self._upload(
+            self.base_url, kind, data, encoding, stock, replace_users_association, options
+        )
         return check_report(self._report(response))
 
     # --- asynchronous import -----------------------------------------------------------------------------
@@ -161,10 +176,9 @@ class MyDsoClient:
         options: CsvOptions | None = None,
     ) -> str:
         """POST one file to ``/apiPutFiles/{kind}``; return the job id to pass to ``wait_async``."""
-        kind = kind_of(kind)
-        body = make_body(kind, data, encoding, options)
-        params = import_options(kind, body.encoding, stock, replace_users_association)
-        response = self._post(self.async_url + kind, params, body, retryable_kind(kind, stock))
+        response = self._upload(
+            self.async_url, kind, data, encoding, stock, replace_users_association, options
+        )
         obj = self._json(response)
         if response.status_code == 401:
             raise AccessDenied("access denied (HTTP 401)")
