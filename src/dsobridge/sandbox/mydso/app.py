@@ -139,8 +139,8 @@ def _charset(content_type: str) -> str | None:
 
 
 def build_app(sandbox: MyDsoSandbox) -> Starlette:
-    async def api_import(request: Request) -> JSONResponse:
-        kind = request.path_params["kind"]
+    async def receive(request: Request, kind: str) -> tuple[str, ImportOptions, IO[bytes]] | JSONResponse:
+        """Authenticate, read the options and spool the body; on failure, the answer to send instead."""
         login = _login(request, sandbox)
         if login is None:
             return _denied(kind)
@@ -150,6 +150,14 @@ def build_app(sandbox: MyDsoSandbox) -> Starlette:
             body = await _spool(request, sandbox.max_body_bytes)
         except ImportFailed as exc:
             return _json(failure_report(kind, options, exc))
+        return login, options, body
+
+    async def api_import(request: Request) -> JSONResponse:
+        kind = request.path_params["kind"]
+        received = await receive(request, kind)
+        if isinstance(received, JSONResponse):
+            return received
+        login, options, body = received
         try:
             report = await anyio.to_thread.run_sync(
                 lambda: sandbox.import_file(login, kind, body, options, channel="http")
@@ -160,15 +168,10 @@ def build_app(sandbox: MyDsoSandbox) -> Starlette:
 
     async def async_submit(request: Request) -> JSONResponse:
         kind = request.path_params["name"]
-        login = _login(request, sandbox)
-        if login is None:
-            return _denied(kind)
-        options: ImportOptions | None = None
-        try:
-            options = _prepare(request, kind)
-            body = await _spool(request, sandbox.max_body_bytes)
-        except ImportFailed as exc:
-            return _json(failure_report(kind, options, exc))
+        received = await receive(request, kind)
+        if isinstance(received, JSONResponse):
+            return received
+        login, options, body = received
         job = sandbox.jobs.submit(login, kind, options, lambda: body, channel="async")
         return JSONResponse({"success": True, "job_id": job.id, "status": "queued"}, status_code=202)
 
