@@ -4,10 +4,11 @@
 
 Floor: ``csv.writer(quoting=QUOTE_ALL, delimiter=';', lineterminator='\\r\\n')`` writing the same cells,
 already formatted as strings, to a sink that drops them. Ours: ``iter_csv`` on typed ``Item`` rows (formatting
-dates and Decimal amounts, every check on, UTF-8 encoding), chunks dropped. Both read rows from a list built
-beforehand, so the figures are the writers' own cost. Memory: tracemalloc peak while streaming rows
-from a generator (so the duplicate-key table cannot be sized in advance and grows by doubling); "bytes/row
-more" is the growth of that peak per extra row between the two sizes.
+dates and Decimal amounts, every check on, UTF-8 encoding), chunks dropped; then ``CsvLayout.line`` alone,
+one call per row, as the sync engine spools lines (every check but the duplicate key, which is the caller's).
+All read rows from a list built beforehand, so the figures are the writers' own cost. Memory: tracemalloc
+peak while streaming rows from a generator (so the duplicate-key table cannot be sized in advance and grows
+by doubling); "bytes/row more" is the growth of that peak per extra row between the two sizes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from dsobridge.mydso import CsvOptions, Item, iter_csv
+from dsobridge.mydso import CsvLayout, CsvOptions, Item, iter_csv
 
 COLUMNS = [
     "client_code",
@@ -78,6 +79,16 @@ def ours(rows: list[Any], options: CsvOptions) -> float:
     return time.perf_counter() - start
 
 
+def lines(rows: list[Any], options: CsvOptions) -> float:
+    layout = CsvLayout("items", options)
+    line = layout.line
+    start = time.perf_counter()
+    layout.header()
+    for n, row in enumerate(rows, 1):
+        line(row, n)
+    return time.perf_counter() - start
+
+
 def peak_memory(n: int, options: CsvOptions) -> int:
     gc.collect()
     tracemalloc.start()
@@ -86,6 +97,31 @@ def peak_memory(n: int, options: CsvOptions) -> int:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak
+
+
+def speeds(n: int, repeat: int, checked: CsvOptions, unchecked: CsvOptions) -> dict[str, float]:
+    """The best time of each measure, run interleaved: a busy machine slows all of them alike."""
+    typed = list(items(n))
+    formatted = [
+        (r.client_code, r.item_number, r.item_type, r.item_date_issue.isoformat(),
+         r.item_date_due.isoformat(), f"{r.item_amount_initial_inc_tax:.2f}",
+         f"{r.item_amount_remaining_inc_tax:.2f}", r.item_currency, r.item_erp_type)
+        for r in typed
+    ]  # fmt: skip
+    mappings = [{c: getattr(r, c) for c in COLUMNS} for r in typed]  # rows as the sync engine builds them
+    measures = {
+        "floor  csv.writer, pre-formatted str": lambda: floor(formatted),
+        "ours   iter_csv, all checks": lambda: ours(typed, checked),
+        "ours   iter_csv, no duplicate check": lambda: ours(typed, unchecked),
+        "ours   iter_csv, dict rows, all checks": lambda: ours(mappings, checked),
+        "ours   CsvLayout.line": lambda: lines(typed, checked),
+        "ours   CsvLayout.line, dict rows": lambda: lines(mappings, checked),
+    }
+    best = dict.fromkeys(measures, float("inf"))
+    for _ in range(repeat):
+        for label, measure in measures.items():
+            best[label] = min(best[label], measure())
+    return best
 
 
 def main() -> None:
@@ -97,30 +133,10 @@ def main() -> None:
     checked = CsvOptions(columns=COLUMNS)
     unchecked = CsvOptions(columns=COLUMNS, check_duplicates=False)
 
-    typed = list(items(n))
-    formatted = [
-        (r.client_code, r.item_number, r.item_type, r.item_date_issue.isoformat(),
-         r.item_date_due.isoformat(), f"{r.item_amount_initial_inc_tax:.2f}",
-         f"{r.item_amount_remaining_inc_tax:.2f}", r.item_currency, r.item_erp_type)
-        for r in typed
-    ]  # fmt: skip
-    mappings = [{c: getattr(r, c) for c in COLUMNS} for r in typed]  # rows as the sync engine builds them
-    # interleaved, best of each: a busy machine slows all four alike instead of one of them
-    runs: dict[str, list[float]] = {"floor": [], "checked": [], "unchecked": [], "dict": []}
-    for _ in range(args.repeat):
-        runs["floor"].append(floor(formatted))
-        runs["checked"].append(ours(typed, checked))
-        runs["unchecked"].append(ours(typed, unchecked))
-        runs["dict"].append(ours(mappings, checked))
-    t_floor, t_ours, t_fast, t_dict = (min(runs[k]) for k in ("floor", "checked", "unchecked", "dict"))
-    del typed, formatted, mappings
+    best = speeds(n, args.repeat, checked, unchecked)
+    t_floor = best["floor  csv.writer, pre-formatted str"]
     print(f"rows: {n:,}  columns: {len(COLUMNS)}  best of {args.repeat}")
-    for label, seconds in (
-        ("floor  csv.writer, pre-formatted str", t_floor),
-        ("ours   iter_csv, all checks", t_ours),
-        ("ours   iter_csv, no duplicate check", t_fast),
-        ("ours   iter_csv, dict rows, all checks", t_dict),
-    ):
+    for label, seconds in best.items():
         print(f"{label:<40} {n / seconds:>12,.0f} items/s  {seconds / t_floor:5.2f}x floor time")
 
     small = max(n // 10, 1)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 SyncConfigWriter = Callable[..., tuple[Path, dict[str, str]]]
+ALERT_HOOK_TOKEN = "hooktoken" + "9b" * 12  # the secret part of the alert receiver's URL
 
 
 @pytest.fixture
@@ -54,3 +55,26 @@ def sync_config() -> SyncConfigWriter:
         return path, env
 
     return write
+
+
+@pytest.fixture
+def alert_hook():
+    """A local HTTP receiver for alerts: ``(received JSON bodies, its apprise json:// URL)``."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from dsobridge.sandbox import LoopbackServer
+
+    received: list[dict] = []
+
+    async def hook(request: Request) -> JSONResponse:
+        if request.path_params["token"] != ALERT_HOOK_TOKEN:
+            return JSONResponse({"error": "unknown hook"}, status_code=404)
+        received.append(await request.json())
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/hooks/{token}", hook, methods=["POST"])])
+    with LoopbackServer(app) as server:
+        yield received, f"json://127.0.0.1:{server.port}/hooks/{ALERT_HOOK_TOKEN}"

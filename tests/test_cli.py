@@ -15,7 +15,7 @@ from dsobridge.cli import cli
 from dsobridge.sandbox import LoopbackServer
 from dsobridge.sandbox.dynaccount import DynaccountSandbox
 from dsobridge.sandbox.mydso import MyDsoSandbox
-from dsobridge.sync.state import StateStore
+from dsobridge.sync.state import SqliteStateStore
 
 TODAY = date(2026, 11, 20)
 PASSWORD = "cli-password-0451"
@@ -103,7 +103,7 @@ def test_check_reports_each_end_precisely(ends):
     assert "OK Dynaccount" in ok.output and "OK My DSO Manager" in ok.output and "OK state store" in ok.output
     bad_secret = run(["check", "--json"], {**ends["env"], "DSOBRIDGE_DYNACCOUNT_API_SECRET": "0" * 40})
     assert bad_secret.exit_code == 1
-    checks = {c["check"]: c for c in json.loads(bad_secret.output)}
+    checks = {c["check"]: c for c in json.loads(bad_secret.stdout)}
     assert checks["Dynaccount"]["ok"] is False and "API_SECRET is wrong" in checks["Dynaccount"]["detail"]
     assert checks["My DSO Manager"]["ok"] is True
     bad_password = run(["check"], {**ends["env"], "DSOBRIDGE_MYDSO_PASSWORD": "nope"})
@@ -114,12 +114,12 @@ def test_sync_history_show_export_and_reports(ends):
     env = ends["env"]
     dry = run(["sync", "--dry-run", "--json"], env)
     assert dry.exit_code == 0, dry.output
-    planned = json.loads(dry.output)
+    planned = json.loads(dry.stdout)
     assert planned["status"] == "dry-run" and all(f["sent"] is False for f in planned["files"])
 
     first = run(["sync", "--history", "6m", "--json"], env)
     assert first.exit_code == 0, first.output
-    body = json.loads(first.output)
+    body = json.loads(first.stdout)
     assert body["status"] == "success" and body["balance"]["ok"] is True
     sent = {f["label"]: f for f in body["files"] if f["sent"]}
     assert set(sent) == {"clients", "contacts", "items", "items (history)"}
@@ -127,9 +127,11 @@ def test_sync_history_show_export_and_reports(ends):
 
     plain = run(["sync", "--mode", "delta"], env)
     assert plain.exit_code == 0, plain.output
-    assert "mode=delta status=success exit=0" in plain.output and "balance check: OK" in plain.output
+    assert (
+        "mode=delta scope=full status=success exit=0" in plain.stdout and "balance check: OK" in plain.stdout
+    )
 
-    plain_history = run(["history"], env).output.splitlines()
+    plain_history = run(["history"], env).stdout.splitlines()
     assert [line.split()[3:8] for line in plain_history] == [
         ["delta", "success", "exit=0", "items_sent=0", "cleared=0"],
         [
@@ -142,14 +144,14 @@ def test_sync_history_show_export_and_reports(ends):
         ["stock", "(dry)", "dry-run", "exit=0", "items_sent=0"],
     ]
     history = run(["history", "--json"], env)
-    runs = json.loads(history.output)
+    runs = json.loads(history.stdout)
     assert [(r["mode"], r["status"], r["dry_run"]) for r in runs] == [
         ("delta", "success", False),
         ("stock", "success", False),
         ("stock", "dry-run", True),
     ]
     show = run(["show", str(runs[1]["id"]), "--json"], env)
-    shown = json.loads(show.output)
+    shown = json.loads(show.stdout)
     assert [r["kind"] for r in shown["reports"]] == ["clients", "contacts", "items", "items"]
     assert shown["reports"][2]["mode"] == "STOCK" and shown["reports"][3]["mode"] == "DELTA"
     assert run(["show", "999"], env).exit_code == 1
@@ -164,7 +166,7 @@ def test_sync_history_show_export_and_reports(ends):
 
     aging = run(["report", "aging", "--as-of", "2026-11-20", "--json"], env)
     assert aging.exit_code == 0, aging.output
-    figures = json.loads(aging.output)
+    figures = json.loads(aging.stdout)
     dkk = next(f for f in figures if f["currency"] == "DKK")
     assert set(dkk["buckets"]) == {"not_due", "1_30", "31_60", "61_90", "over_90"}
     # the aging is computed from Dynaccount directly: it holds exactly the items the sync found open
@@ -189,12 +191,13 @@ def test_exit_1_on_failure_and_3_on_a_guard(ends):
     ends["dyn"].faults = {"error_rate": 1, "error_status": 500, "tables": ["debtor"]}
     failed = run(["sync"], env)
     assert failed.exit_code == 1
-    assert "extraction incomplete, nothing sent" in failed.output
+    assert "reading 'debtor' from Dynaccount failed, no item was sent or cleared" in failed.output
+    assert "open items: not established" in failed.stdout and "nothing was delivered" in failed.stdout
     ends["dyn"].faults = {}
-    with StateStore(ends["tmp"] / "state.sqlite3") as other:
+    with SqliteStateStore(ends["tmp"] / "state.sqlite3") as other:
         other.acquire_lock()
-        refused = run(["sync", "--json"], env)
+        refused = run(["sync", "--json"], {**env, "DSOBRIDGE_SYNC__LOCK_TIMEOUT": "0"})
     assert refused.exit_code == 3
-    assert "another sync run holds the lock" in json.loads(refused.output)["error"]
+    assert "another sync run holds the lock" in json.loads(refused.stdout)["error"]
     assert run(["sync", "--only", "bogus"], env).exit_code == 2
     assert_no_secret_in_our_files(ends["tmp"], env)

@@ -66,3 +66,17 @@ def test_demo_serve_keeps_the_ledger_page_up_until_sigterm(tmp_path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_demo_without_a_workdir_leaves_no_temporary_folder(tmp_path) -> None:
+    """Issue 11: each `make demo` left a 7.9 MB temporary folder behind."""
+    private = tmp_path / "tmp"
+    private.mkdir()
+    proc = subprocess.run(
+        [*CLI, "demo", "--debtors", "20", "--invoices", "200"],
+        env={**os.environ, "TMPDIR": str(private)},
+        capture_output=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+    assert list(private.iterdir()) == []

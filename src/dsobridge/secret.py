@@ -1,8 +1,25 @@
-"""``Secret``: a credential that never shows itself in a repr, str, log line or traceback dump."""
+"""``Secret``: a credential that never shows itself in a repr, str, log line or traceback dump.
+
+Every value ever revealed is remembered (``revealed_values``), so the log handlers of ``dsobridge.logs`` can
+mask it should it ever reach a log line, whichever code wrote it.
+"""
 
 from __future__ import annotations
 
 import hmac
+
+_revealed: set[str] = set()
+
+
+def remember(value: str) -> None:
+    """Mark ``value`` as secret for the log redaction (idempotent); ``Secret.reveal`` calls it."""
+    if value:
+        _revealed.add(value)
+
+
+def revealed_values() -> tuple[str, ...]:
+    """Every secret value revealed (or remembered) so far in this process."""
+    return tuple(_revealed)
 
 
 class Secret:
@@ -14,6 +31,7 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
+        remember(self._value)
         return self._value
 
     def __repr__(self) -> str:

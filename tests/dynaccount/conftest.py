@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import stamina
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -24,7 +23,13 @@ def fake() -> FakeDynaccount:
 
 
 @pytest.fixture
-def make_client(fake: FakeDynaccount) -> Iterator[Any]:
+def slept() -> list[float]:
+    """The waits the clients of ``make_client`` asked for (they do not really sleep)."""
+    return []
+
+
+@pytest.fixture
+def make_client(fake: FakeDynaccount, slept: list[float]) -> Iterator[Any]:
     clients: list[DynaccountClient] = []
     transports: list[InProcessTransport] = []
 
@@ -39,6 +44,7 @@ def make_client(fake: FakeDynaccount) -> Iterator[Any]:
             base_url=kwargs.pop("base_url", "https://api.dynaccount.com"),
             transport=transport,
             retry=retry or RetryPolicy(attempts=3, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0),
+            sleep=kwargs.pop("sleep", slept.append),
             **kwargs,
         )
         clients.append(client)
@@ -49,10 +55,3 @@ def make_client(fake: FakeDynaccount) -> Iterator[Any]:
         client.close()
     for transport in transports:
         transport.close()
-
-
-@pytest.fixture(autouse=True)
-def _fast_stamina() -> Iterator[None]:
-    """Waits are zero in tests unless a test turns testing mode off to observe them."""
-    with stamina.set_testing(True, attempts=100, cap=True):
-        yield

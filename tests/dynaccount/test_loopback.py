@@ -1,4 +1,5 @@
-"""Over a real loopback socket: 100 sequential calls use ONE TCP connection (counted by the server)."""
+"""Over a real loopback socket: sequential calls share ONE TCP connection (counted by the server) until the
+server closes it, as the real one does after its 100th response."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ async def endpoint(request: Request) -> Response:
 app = Starlette(routes=[Route("/{path:path}", endpoint, methods=["POST", "GET"])])
 
 
-def test_hundred_calls_one_connection() -> None:
+def test_one_connection_per_hundred_calls_without_a_retry() -> None:
+    """The server answers the 100th with ``Connection: close``; the next call opens a new one cleanly."""
     with LoopbackServer(app) as server:
         with DynaccountClient(1234, KEY, SECRET, base_url=server.url, retry=RetryPolicy.never()) as client:
             for i in range(98):
@@ -45,6 +47,14 @@ def test_hundred_calls_one_connection() -> None:
             assert [r["id"] for r in rows] == list(range(1, 34))
             assert str(rows[-1]["total_amount"]) == "100.25"
             assert client.requests_sent == 102
+        assert server.connections == 2
+
+
+def test_without_a_request_cap_one_connection_serves_every_call() -> None:
+    with LoopbackServer(app, keepalive=None) as server:
+        with DynaccountClient(1234, KEY, SECRET, base_url=server.url, retry=RetryPolicy.never()) as client:
+            for i in range(120):
+                assert len(client.get("debtor_invoice", where={"module_id_": i})) == 10
         assert server.connections == 1
 
 
@@ -75,6 +85,8 @@ def test_timeout_option_bounds_each_request_reads_retried_writes_not() -> None:
             client.put("debtor", 0, {"name": "x"})
         elapsed = time.perf_counter() - started
     assert SLOW_SEEN == ["get", "get", "put"]  # the read was tried twice, the write once
-    assert read_error.value.connect_failed is False and write_error.value.connect_failed is False
+    assert read_error.value.unsent is False and write_error.value.unsent is False
+    assert "the outcome is unknown" in str(write_error.value)
+    assert "the outcome is unknown" not in str(read_error.value)
     assert "ReadTimeout" in str(read_error.value)
     assert elapsed < 1.2  # three 0.15 s timeouts, not three 0.5 s answers

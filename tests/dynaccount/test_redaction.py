@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import httpx2
 import pytest
@@ -133,3 +134,81 @@ def test_traceback_frame_locals_do_not_hold_the_url(fake: FakeDynaccount, make_c
         texts = _frame_locals(exc)
         assert any(t.startswith("_send.") or t.startswith("_json.") for t in texts)
         _assert_clean(*texts)
+
+
+def test_retry_and_failure_lines_hold_no_key_secret_or_path(
+    fake: FakeDynaccount, make_client, caplog
+) -> None:
+    """The WARNING/ERROR lines of retries name the operation and the cause: never the URL path (which holds
+    the key), the key or the secret, whatever the server or the transport says."""
+    caplog.set_level(logging.DEBUG)
+    fake.reply(
+        Reply(503, {"error": {"server": f"failed on /v5/{API_ID}/{KEY}/get/debtor/json/ {API_SECRET}"}}),
+        Reply(429, {"error": {"rate_limit": f"slow down {KEY}"}}, {"retry-after": "0"}),
+        Reply(200, f"<html>{KEY} {API_SECRET}</html>"),
+        Reply(502, {"error": {"server": f"echo {KEY}"}}),
+    )
+    client = make_client(api_key=KEY, retry=RetryPolicy(attempts=4, wait_initial=0, wait_jitter=0))
+    with pytest.raises(DynaccountError):
+        client.get("debtor")
+    fake.reply(Reply(503, {"error": {"server": f"/v7/{API_ID}/{KEY}/put/debtor/"}}))
+    with pytest.raises(DynaccountError):
+        client.put("debtor", 0, {"name": "x"})
+
+    class Boom(httpx2.BaseTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            raise httpx2.ReadError(f"connection reset while reading {request.url}")
+
+    for version in ("v5", "v7"):
+        boom = DynaccountClient(
+            API_ID,
+            KEY,
+            API_SECRET,
+            version=version,
+            transport=Boom(),
+            retry=RetryPolicy(attempts=2, wait_jitter=0),
+            sleep=lambda seconds: None,
+        )
+        with pytest.raises(DynaccountError):
+            list(boom.iter_rows("debtor_invoice"))
+        with pytest.raises(DynaccountError):
+            boom.upload_voucher("l", [("a.pdf", b"x")], "me")
+    with socket.socket() as probe:  # a port nobody listens on: a real connect failure
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    refused = DynaccountClient(
+        API_ID,
+        KEY,
+        API_SECRET,
+        base_url=f"http://127.0.0.1:{port}",
+        retry=RetryPolicy(attempts=2, wait_jitter=0),
+        sleep=lambda seconds: None,
+    )
+    with pytest.raises(DynaccountError):
+        refused.get("debtor")
+
+    lines = [r for r in caplog.records if r.name.startswith("dsobridge") and r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in lines] == [
+        "retrying get debtor after HTTP 503 (attempt 2 of 4, waiting 0.00 s)",
+        "retrying get debtor after HTTP 429 Retry-After 0 (attempt 3 of 4, waiting 0.00 s)",
+        "retrying get debtor after unreadable answer (attempt 4 of 4, waiting 0.00 s)",
+        "giving up on get debtor after HTTP 502 (attempt 4 of 4)",
+        "giving up on put debtor after HTTP 503 (attempt 1 of 4, "
+        "not re-sent: it may have reached Dynaccount, the outcome is unknown)",
+        *[
+            line
+            for _ in ("v5", "v7")
+            for line in (
+                "retrying get debtor_invoice page 1 after connection closed (attempt 2 of 2, waiting 0.2 s)",
+                "giving up on get debtor_invoice page 1 after connection closed (attempt 2 of 2)",
+                "giving up on action upload_voucher after connection closed (attempt 1 of 2, "
+                "not re-sent: it may have reached Dynaccount, the outcome is unknown)",
+            )
+        ],
+        "retrying get debtor after connection refused (attempt 2 of 2, waiting 0.2 s)",
+        "giving up on get debtor after connection refused (attempt 2 of 2)",
+    ]
+    for record in lines:
+        texts = _texts(record)
+        _assert_clean(*texts)
+        assert not any(f"/{API_ID}/" in text or "/v5/" in text or "/v7/" in text for text in texts)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import httpx2
 import pytest
-import stamina
 from dynaccount_testkit import API_ID, API_KEY, API_SECRET, FakeDynaccount, Reply, ok
-from stamina.instrumentation import get_on_retry_hooks, set_on_retry_hooks
 
 from dsobridge.dynaccount import (
     BadResponse,
@@ -103,21 +104,47 @@ def test_write_not_replayed_after_read_timeout_but_replayed_after_connect_error(
     transport = _Flaky(httpx2.ReadTimeout("timed out"))
     with pytest.raises(TransportError) as info:
         _client(transport).put("debtor", 0, {"name": "x"})
-    assert transport.calls == 1 and info.value.connect_failed is False
+    assert transport.calls == 1 and info.value.unsent is False
     transport = _Flaky(httpx2.ConnectError("refused"), httpx2.Response(200, json={"result": [{"id": 2}]}))
     assert _client(transport).put("debtor", 0, {"name": "x"}) == {"id": 2}
     assert transport.calls == 2
 
 
+class _HeadWriteFails(httpx2.BaseTransport):
+    """Reports through httpcore2's ``trace`` extension what a real pool reports when writing the request's
+    head fails (a connection reset just before the write), then the read failure that follows."""
+
+    def __init__(self, head_event: str) -> None:
+        self.head_event, self.calls = head_event, 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.calls += 1
+        if self.calls > 1:
+            return httpx2.Response(200, json={"result": [{"id": 3}]})
+        trace = request.extensions["trace"]
+        trace("http11.send_request_headers.started", {"request": request})
+        trace(self.head_event, {"exception": OSError("reset")})
+        raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
+
+
+def test_write_resent_when_its_head_could_not_be_written() -> None:
+    transport = _HeadWriteFails("http11.send_request_headers.failed")
+    assert _client(transport).put("debtor", 0, {"name": "x"}) == {"id": 3}
+    assert transport.calls == 2
+
+
+def test_write_not_resent_once_its_head_was_written() -> None:
+    transport = _HeadWriteFails("http11.send_request_headers.complete")
+    with pytest.raises(TransportError) as info:
+        _client(transport).put("debtor", 0, {"name": "x"})
+    assert transport.calls == 1 and info.value.unsent is False
+    assert info.value.cause == "connection closed"
+    assert str(info.value).endswith("not re-sent: it may have reached Dynaccount, the outcome is unknown")
+
+
 @pytest.fixture
-def observed_waits():
-    """Real waits (testing mode off) recorded through stamina's instrumentation."""
-    waits: list[float] = []
-    old_hooks = get_on_retry_hooks()
-    set_on_retry_hooks([lambda details: waits.append(details.wait_for)])
-    with stamina.set_testing(False):
-        yield waits
-    set_on_retry_hooks(old_hooks)
+def observed_waits(slept: list[float]) -> list[float]:
+    return slept
 
 
 def test_retry_after_is_honoured_and_capped(fake: FakeDynaccount, make_client, observed_waits) -> None:
@@ -161,12 +188,128 @@ def test_retry_after_beyond_the_time_budget_is_not_waited_for(fake: FakeDynaccou
     assert len(fake.seen) == 1  # raised at once: waiting 30 s would break the 1 s budget
 
 
-def test_total_time_budget_counts_time_already_spent(
-    fake: FakeDynaccount, make_client, observed_waits
-) -> None:
+def test_total_time_budget_counts_time_already_spent(fake: FakeDynaccount, make_client) -> None:
     fake.handler = lambda seen: Reply(429, {"error": {"rate_limit": "Too many"}}, {"retry-after": "0.2"})
     policy = RetryPolicy(attempts=5, timeout=0.3, retry_after_cap=60.0)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # really waits: the budget is counted on the clock
+        waits.append(seconds)
+        time.sleep(seconds)
+
     with pytest.raises(RateLimited):
-        make_client(retry=policy).get("debtor")
-    assert observed_waits == [0.2]  # the second 0.2 s wait would end at ~0.4 s > 0.3 s
+        make_client(retry=policy, sleep=sleep).get("debtor")
+    assert waits == [0.2]  # the second 0.2 s wait would end at ~0.4 s > 0.3 s
     assert len(fake.seen) == 2
+
+
+def _lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, int, str]]:
+    return [
+        (r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name.startswith(("dsobridge", "st"))
+    ]
+
+
+def test_a_retry_is_one_readable_line_and_the_final_failure_one_error_line(
+    fake: FakeDynaccount, make_client, caplog
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.reply(
+        ok([{"id": n} for n in range(1, 11)]), ok([{"id": n} for n in range(11, 21)]), FAIL, FAIL, FAIL
+    )
+    policy = RetryPolicy(attempts=3, wait_initial=0.5, wait_max=5.0, wait_jitter=0.0)
+    with pytest.raises(ServerError):
+        list(make_client(retry=policy).iter_rows("debtor_invoice", page_size=10))
+    name = "dsobridge.dynaccount"
+    assert [line for line in _lines(caplog) if line[1] >= logging.WARNING] == [
+        (
+            name,
+            logging.WARNING,
+            "retrying get debtor_invoice page 3 after HTTP 503 (attempt 2 of 3, waiting 0.5 s)",
+        ),
+        (
+            name,
+            logging.WARNING,
+            "retrying get debtor_invoice page 3 after HTTP 503 (attempt 3 of 3, waiting 1.0 s)",
+        ),
+        (name, logging.ERROR, "giving up on get debtor_invoice page 3 after HTTP 503 (attempt 3 of 3)"),
+    ]
+    assert not any(
+        r.name.startswith("stamina") or "retry_scheduled" in r.getMessage() for r in caplog.records
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "cause"),
+    [
+        (Reply(429, {"error": {"rate_limit": "Too many"}}, {"retry-after": "3"}), "HTTP 429 Retry-After 3"),
+        (Reply(502, "<html>bad gateway</html>"), "HTTP 502"),
+        (Reply(200, "<html>truncated"), "unreadable answer"),
+    ],
+)
+def test_causes_of_answers(fake: FakeDynaccount, make_client, caplog, reply: Reply, cause: str) -> None:
+    caplog.set_level(logging.WARNING)
+    fake.reply(reply, ok([{"id": 1}]))
+    make_client(retry=RetryPolicy(attempts=2, wait_jitter=0.0, wait_initial=0.2, retry_after_cap=2)).get(
+        "unit"
+    )
+    wait = "2.0" if "Retry-After" in cause else "0.2"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"retrying get unit after {cause} (attempt 2 of 2, waiting {wait} s)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("exc", "cause"),
+    [
+        (httpx2.ReadTimeout("timed out"), "timeout"),
+        (httpx2.ConnectTimeout("timed out"), "connect timeout"),
+        (httpx2.RemoteProtocolError("Server disconnected without sending a response."), "connection closed"),
+        (httpx2.ReadError("EOF"), "connection closed"),
+    ],
+)
+def test_causes_of_transport_failures(caplog, exc: Exception, cause: str) -> None:
+    caplog.set_level(logging.WARNING)
+    transport = _Flaky(exc, httpx2.Response(200, json={"result": []}))
+    client = DynaccountClient(
+        API_ID, API_KEY, API_SECRET, transport=transport, retry=RetryPolicy(attempts=2), sleep=lambda s: None
+    )
+    client.get("debtor")
+    (record,) = caplog.records
+    assert record.getMessage().startswith(f"retrying get debtor after {cause} (attempt 2 of 2, waiting ")
+
+
+def test_a_write_that_may_have_left_is_one_error_line(fake: FakeDynaccount, make_client, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    fake.handler = lambda seen: FAIL
+    with pytest.raises(ServerError):
+        make_client(retry=RetryPolicy(attempts=5)).put("debtor", 0, {"name": "x"})
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.ERROR,
+            "giving up on put debtor after HTTP 503 (attempt 1 of 5, "
+            "not re-sent: it may have reached Dynaccount, the outcome is unknown)",
+        )
+    ]
+
+
+def test_refusals_are_not_logged_as_failures(fake: FakeDynaccount, make_client, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    fake.reply(Reply(400, {"error": {"name": "Required"}}))
+    with pytest.raises(Exception, match="Required"):
+        make_client().put("debtor", 0, {"name": ""})
+    assert caplog.records == []
+
+
+def test_budget_reasons_in_the_error_line(fake: FakeDynaccount, make_client, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    fake.handler = lambda seen: Reply(429, {"error": {"rate_limit": "Too many"}}, {"retry-after": "30"})
+    with pytest.raises(RateLimited):
+        make_client(retry=RetryPolicy(attempts=5, timeout=10.0)).get("debtor")
+    fake.handler = lambda seen: FAIL
+    with pytest.raises(ServerError):
+        make_client(retry=RetryPolicy(attempts=5, timeout=0.5, wait_initial=1.0, wait_jitter=0)).get("debtor")
+    assert [r.getMessage() for r in caplog.records] == [
+        "giving up on get debtor after HTTP 429 Retry-After 30 (attempt 1 of 5, "
+        "Retry-After beyond the 10 s retry budget)",
+        "giving up on get debtor after HTTP 503 (attempt 1 of 5, retry budget of 0.5 s used up)",
+    ]

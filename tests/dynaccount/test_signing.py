@@ -5,6 +5,8 @@ import pytest
 from dsobridge.dynaccount.signing import (
     compute_hash,
     encode_form,
+    hashes_equal,
+    multipart_hash,
     php_urlencode,
     sign_v5_body,
     split_v5_body,
@@ -70,6 +72,7 @@ def test_hash_is_last_field_and_splits_back() -> None:
         ("-_.", "-_."),
         ("0,10", "0%2C10"),
         ("*", "%2A"),
+        ("a/b", "a%2Fb"),  # PHP encodes "/" too
     ],
 )
 def test_php_urlencode(raw: str, encoded: str) -> None:
@@ -78,3 +81,51 @@ def test_php_urlencode(raw: str, encoded: str) -> None:
 
 def test_booleans_are_yes_no() -> None:
     assert encode_form([("is_monitored", False), ("x", True), ("y", None)]) == "is_monitored=NO&x=YES&y="
+
+
+def test_url_without_scheme_adds_the_query_only_when_there_is_one() -> None:
+    assert (
+        url_without_scheme("127.0.0.1:8081", "/v5/1/k/get/unit/json/")
+        == "127.0.0.1:8081/v5/1/k/get/unit/json/"
+    )
+    assert url_without_scheme("h", "/p/", "a=1") == "h/p/?a=1"
+
+
+# upload_voucher (spec §3): SHA-1 over the URL without scheme, then the part values in order — text parts as
+# their UTF-8 bytes, file parts as their gzipped bytes — then the secret. Computed once with hashlib directly:
+# sha1(b"api.dynaccount.com/v7/1234/aaaa…a/action/upload_voucher/" + "Bilag 17 æøå".encode() + b"Jens Jensen"
+#      + GZ_PDF + GZ_JPEG + SECRET.encode())
+UPLOAD_URL = f"{HOST}/v7/1234/{KEY}/action/upload_voucher/"
+GZ_PDF = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff%PDF"
+GZ_JPEG = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xff\xd8"
+
+
+def test_multipart_hash_vector_with_text_and_file_parts() -> None:
+    values = ["Bilag 17 æøå", "Jens Jensen", GZ_PDF, GZ_JPEG]
+    assert multipart_hash(UPLOAD_URL, values, SECRET) == "f5afe6b1733ceb335876aa2616a29b5a09284f2a"
+    as_bytes = [v.encode() if isinstance(v, str) else v for v in values]  # text is hashed as its UTF-8
+    assert multipart_hash(UPLOAD_URL, as_bytes, SECRET) == "f5afe6b1733ceb335876aa2616a29b5a09284f2a"
+    assert multipart_hash(UPLOAD_URL, [], SECRET) == "b7ca5b2785008db1c6efad08b77036ad726c3a16"
+    assert multipart_hash(UPLOAD_URL, [], SECRET) == compute_hash(UPLOAD_URL, "", SECRET)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"__api_hash=abc", (b"", "abc")),  # a call without parameters: the hash is the whole body
+        (b"&__api_hash=abc", (b"", "abc")),
+        (b"a=1&__api_hash=x&__api_hash=y", (b"a=1&__api_hash=x", "y")),  # the LAST field is the hash
+        (b"a=1&__api_hash=\xffab", (b"a=1", "\ufffdab")),  # not ASCII: kept, marked, compared later
+        (b"__api_hash=\xff", (b"", "\ufffd")),
+        (b"a=1&b=2", (b"a=1&b=2", None)),
+        (b"", (b"", None)),
+    ],
+)
+def test_split_v5_body(body: bytes, expected: tuple[bytes, str | None]) -> None:
+    assert split_v5_body(body) == expected
+
+
+def test_hashes_equal_ignores_case_and_surrounding_space() -> None:
+    digest = compute_hash("h/p/", "", SECRET)
+    assert hashes_equal(digest, f" {digest.upper()}\n")
+    assert not hashes_equal(digest, digest[:-1] + ("0" if digest[-1] != "0" else "1"))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import socket
+import time
 import tracemalloc
 from datetime import date
 from decimal import Decimal
@@ -26,6 +29,8 @@ from dsobridge.mydso import (
     TransportError,
     User,
 )
+from dsobridge.sandbox import KeepAlive, LoopbackServer
+from dsobridge.sandbox.mydso import MyDsoSandbox
 
 
 def make_item(n: int = 1) -> Item:
@@ -348,3 +353,115 @@ def test_a_large_row_upload_is_streamed_not_buffered():
     assert report.rows == 50_000
     assert received["bytes"] > 5_000_000 and received["chunks"] == 1 + 25  # header + 50,000 / 2,048 rows
     assert peak < 2_500_000  # a few chunks, never the 5.5 MB body
+
+
+def _refused(message: str = "[Errno 111] Connection refused") -> httpx2.ConnectError:
+    exc = httpx2.ConnectError(message)
+    exc.__cause__ = ConnectionRefusedError(111, "Connection refused")  # as httpx2 chains the OS error
+    return exc
+
+
+def _log(caplog) -> list[tuple[int, str]]:
+    return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "dsobridge.mydso"]
+
+
+def test_a_retry_is_one_readable_line(caplog):
+    caplog.set_level(logging.DEBUG)
+    fake = Fake((503, b"busy", {"Retry-After": "7"}), _refused(), (200, OK))
+    client, _ = client_for(fake)
+    client.import_file("items", [make_item(1)], stock=True)
+    assert _log(caplog) == [
+        (
+            logging.WARNING,
+            "retrying import items file after HTTP 503 Retry-After 7 (attempt 2 of 3, waiting 7.0 s)",
+        ),
+        (
+            logging.WARNING,
+            "retrying import items file after connection refused (attempt 3 of 3, waiting 2.0 s)",
+        ),
+    ]
+    assert not any("stamina" in r.name or "s3cret" in r.getMessage() for r in caplog.records)
+
+
+def test_the_final_failure_is_one_error_line(caplog):
+    caplog.set_level(logging.WARNING)
+    client, _ = client_for(Fake((429, b"", {"Retry-After": "3600"})), max_attempts=2, max_retry_wait=30.0)
+    with pytest.raises(TransportError):
+        client.submit_async("clients", b"x")
+    client, _ = client_for(Fake((503, b"busy", {"Retry-After": "1"})))
+    with pytest.raises(TransportError):
+        client.import_file("items", b"x", stock=False)
+    client, _ = client_for(Fake((500, b"oops")))
+    with pytest.raises(TransportError):
+        client.import_file("clients", b"x")
+    client, _ = client_for(Fake(httpx2.ReadTimeout("timed out")), max_attempts=2)
+    with pytest.raises(TransportError):
+        client.wait_async("j-42")
+    assert _log(caplog) == [
+        (
+            logging.WARNING,
+            "retrying submit clients file after HTTP 429 Retry-After 3600 (attempt 2 of 2, waiting 30.0 s)",
+        ),
+        (logging.ERROR, "giving up on submit clients file after HTTP 429 Retry-After 3600 (attempt 2 of 2)"),
+        (
+            logging.ERROR,
+            "giving up on import items file after HTTP 503 Retry-After 1 (attempt 1 of 1, "
+            "not re-sent: importing this file twice is not safe, the outcome is unknown)",
+        ),
+        (
+            logging.ERROR,
+            "giving up on import clients file after HTTP 500 (attempt 1 of 3, HTTP 500 is not retried)",
+        ),
+        (logging.WARNING, "retrying poll job j-42 after timeout (attempt 2 of 2, waiting 1.0 s)"),
+        (logging.ERROR, "giving up on poll job j-42 after timeout (attempt 2 of 2)"),
+    ]
+
+
+def test_a_streamed_upload_says_why_it_is_not_resent(caplog):
+    caplog.set_level(logging.WARNING)
+    client, _ = client_for(Fake(_refused()))
+    with pytest.raises(TransportError):
+        client.import_file("clients", (Client(f"C{i}", "A") for i in range(2)))
+    assert _log(caplog) == [
+        (
+            logging.ERROR,
+            "giving up on import clients file after connection refused (attempt 1 of 1, "
+            "not re-sent: its rows were streamed once and cannot be sent again)",
+        )
+    ]
+
+
+def test_a_refused_port_over_real_sockets_reads_as_connection_refused(caplog):
+    caplog.set_level(logging.WARNING)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = MyDsoClient(
+        "api-login", "s3cret-pw", base_url=f"http://127.0.0.1:{port}/api/", sleep=lambda s: None
+    )
+    with pytest.raises(TransportError):
+        client.import_file("clients", b'"client_code";"client_business_name"\r\n"C1";"A"\r\n')
+    assert [m for _, m in _log(caplog)] == [
+        "retrying import clients file after connection refused (attempt 2 of 3, waiting 1.0 s)",
+        "retrying import clients file after connection refused (attempt 3 of 3, waiting 2.0 s)",
+        "giving up on import clients file after connection refused (attempt 3 of 3)",
+    ]
+
+
+@pytest.mark.slow
+def test_an_idle_connection_is_let_go_after_4_s():
+    """My DSO Manager's limits are not public: the client keeps an idle connection 4 s, below a 5 s server."""
+    sandbox = MyDsoSandbox(accounts={"acme": "pw-acme"}, today=date(2026, 11, 20))
+    try:
+        with (
+            LoopbackServer(sandbox.app, keepalive=KeepAlive(timeout=60)) as server,
+            MyDsoClient("acme", "pw-acme", base_url=server.url + "/api/") as client,
+        ):
+            client.import_file("clients", [Client("C1", "Firm A")])
+            client.import_file("clients", [Client("C2", "Firm B")])
+            assert server.connections == 1
+            time.sleep(4.5)
+            client.import_file("clients", [Client("C3", "Firm C")])
+            assert server.connections == 2
+    finally:
+        sandbox.close()

@@ -426,3 +426,11 @@ def test_item_model_matches_the_spec_example():
     assert item.item_amount_remaining is None
     with pytest.raises(AttributeError):
         item.client_code = "C2"  # type: ignore[misc]
+
+
+def test_a_none_row_is_refused_wherever_it_comes(item_factory):
+    for rows, n in (([None, item_factory(1)], 1), ([item_factory(1), None], 2)):
+        with pytest.raises(RowError) as info:
+            render("items", rows)
+        assert (info.value.row, info.value.column) == (n, None)
+        assert info.value.reason == "a items file takes Item rows, not NoneType"

@@ -7,6 +7,7 @@ fake sink applies STOCK/DELTA semantics to a small ledger so tests can compare w
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -37,6 +38,7 @@ class FakeDynaccount:
         self._next_number = 1001
         self._next_id = 1
         self._next_enc = 1
+        self.hidden: set[tuple[str, int]] = set()
 
     # --- building a ledger ----------------------------------------------------------------------------
     def _id(self) -> int:
@@ -232,11 +234,16 @@ class FakeDynaccount:
         )
         self.recompute()
 
+    def hide_open(self, table: str, number: int) -> None:
+        """Make the bulk read of the open set miss a document (a look-up by its number still finds it)."""
+        self.hidden.add((table, number))
+
     # --- the RowSource protocol ---------------------------------------------------------------------------
     def iter_rows(self, table, *, select=None, where=None, order=None, page_size=1000):
-        rows = [
-            r for r in self.tables[table] if all(str(r.get(k)) == str(v) for k, v in (where or {}).items())
-        ]
+        where = where or {}
+        rows = [r for r in self.tables[table] if all(str(r.get(k)) == str(v) for k, v in where.items())]
+        if "invoice_id_" not in where:
+            rows = [r for r in rows if (table, r.get("invoice_id_")) not in self.hidden]
         key, _, direction = (order or "id").partition(" ")
         descending = direction.strip().lower() == "desc"
         rows.sort(key=lambda r: (int(r.get(key) or 0) * (-1 if descending else 1), r["id"]))
@@ -249,6 +256,39 @@ class FakeDynaccount:
             yield from (dict(r) for r in page)
             if len(page) < page_size:
                 return
+
+
+_AMOUNTS = {
+    "item_amount_initial_inc_tax",
+    "item_amount_initial",
+    "item_amount_remaining_inc_tax",
+    "item_amount_remaining",
+    "client_credit_limit",
+}
+_DATES = {"item_date_issue", "item_date_due", "item_date_payment"}
+_FLAGS = {"client_blocked", "contact_collection"}
+
+
+def read_csv_file(path, encoding="UTF-8") -> list[dict[str, Any]]:
+    """A file as the engine sent it, back to typed rows: Decimal amounts, dates, flags, None for empty."""
+    with open(path, encoding=encoding, newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    out = []
+    for row in rows:
+        typed: dict[str, Any] = {}
+        for column, text in row.items():
+            if text == "":
+                typed[column] = None
+            elif column in _AMOUNTS:
+                typed[column] = Decimal(text)
+            elif column in _DATES:
+                typed[column] = date.fromisoformat(text)
+            elif column in _FLAGS:
+                typed[column] = text == "1"
+            else:
+                typed[column] = text
+        out.append(typed)
+    return out
 
 
 @dataclass
@@ -276,8 +316,9 @@ class FakeMyDso:
         self.items: dict[str, dict[str, Any]] = {}
         self.fail_kind: str | None = None
 
-    def deliver(self, kind, rows, *, columns, stock=None, replace_users_association=None):
-        rows = [dict(r) for r in rows]
+    def deliver(self, file):
+        kind, stock = file.kind, file.stock
+        rows = read_csv_file(file.path, file.encoding)
         if self.fail_kind == kind:
             raise RuntimeError(f"{kind} import failed")
         self.deliveries.append((kind, stock, rows))

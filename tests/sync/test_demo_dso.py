@@ -12,7 +12,9 @@ from dsobridge.cli import cli
 
 def test_demo_dso_from_the_ledger_equals_the_dso_from_dynaccount(tmp_path) -> None:
     result = CliRunner().invoke(
-        cli, ["demo", "--debtors", "40", "--invoices", "600", "--workdir", str(tmp_path)], input=""
+        cli,
+        ["demo", "--debtors", "40", "--invoices", "600", "--workdir", str(tmp_path), "--today", "2026-11-20"],
+        input="",
     )
     out = result.output
     assert result.exit_code == 0, out
@@ -29,7 +31,22 @@ def test_demo_dso_from_the_ledger_equals_the_dso_from_dynaccount(tmp_path) -> No
 def test_demo_without_history_says_why_the_dso_differs(tmp_path) -> None:
     result = CliRunner().invoke(
         cli,
-        ["demo", "--debtors", "40", "--invoices", "600", "--history", "0", "--workdir", str(tmp_path)],
+        # five days on, the countback walk reaches months whose settled invoices were never delivered
+        [
+            "demo",
+            "--debtors",
+            "40",
+            "--invoices",
+            "600",
+            "--history",
+            "0",
+            "--days",
+            "5",
+            "--today",
+            "2026-11-20",
+            "--workdir",
+            str(tmp_path),
+        ],
         input="",
     )
     out = result.output

@@ -20,7 +20,7 @@ from dsobridge.sync.engine import SyncOptions
 from dsobridge.sync.extract import Extractor
 from dsobridge.sync.openitems import open_items
 from dsobridge.sync.runner import run_sync
-from dsobridge.sync.state import StateStore
+from dsobridge.sync.state import SqliteStateStore, item_key_text
 
 TODAY = date(2026, 11, 20)
 PASSWORD = "e2e-password"
@@ -131,8 +131,10 @@ def test_stock_then_delta_keep_both_ledgers_equal_item_by_item(world):
     assert moved["payments"] > 0
     second = world.sync(mode="delta")
     assert (second.status, second.exit_code) == ("success", 0), second.error
-    items = next(f for f in second.files if f.label == "items")
+    items = next(f for f in second.files if f.label == "items (settled)")
     assert items.mode == "DELTA" and items.cleared > 0
+    assert len(second.clearings) == items.cleared and not second.unexplained
+    assert {c.reason for c in second.clearings} == {"matched"}
     assert world.ledger() == world.dynaccount_open()
     # items settled since the STOCK carry the date of their last match, not the import date
     paid = [r for r in world.ledger_all() if r[2] and r[2] > TODAY.isoformat()]
@@ -146,7 +148,7 @@ def test_stock_then_delta_keep_both_ledgers_equal_item_by_item(world):
     }
 
 
-def test_failure_mid_extraction_sends_no_items_file_and_changes_nothing(small_pages_world):
+def test_failure_mid_extraction_sends_no_items_file_and_clears_nothing(small_pages_world):
     world = small_pages_world
     assert world.sync().exit_code == 0
     before_items, before_clients = (
@@ -157,12 +159,13 @@ def test_failure_mid_extraction_sends_no_items_file_and_changes_nothing(small_pa
     world.dyn.faults = {"error_rate": 1, "error_status": 500, "tables": ["debtor_invoice"], "after": 1}
     result = world.sync()
     assert (result.status, result.exit_code) == ("failed", 1)
-    assert "extraction incomplete" in result.error and "debtor_invoice" in result.error
+    assert "no item was sent or cleared" in result.error and "debtor_invoice" in result.error
     assert world.dyn.credentials.api_key not in result.error
     assert world.ledger_all() == before_items
+    # the master data went while the items were read (they never clear anything) and are recorded
     assert world.http.get(f"{world.dso_srv.url}/ledger/clients").json() == before_clients
-    with StateStore(world.config.state_path) as state:
-        assert state.reports(result.run_id) == []
+    with SqliteStateStore(world.config.state_path) as state:
+        assert [r["kind"] for r in state.reports(result.run_id)] == ["clients", "contacts"]
         assert state.run(result.run_id).status == "failed"
     world.dyn.faults = {}
     world.dso.today = world.dyn.today
@@ -178,13 +181,13 @@ from dsobridge.sync.config import load_config
 from dsobridge.sync.delivery import Endpoints
 from dsobridge.sync.engine import SyncEngine, SyncOptions
 from dsobridge.sync.mapping import Mapper
-from dsobridge.sync.state import StateStore
+from dsobridge.sync.state import SqliteStateStore
 
 config = load_config(sys.argv[1])
 def kill(label):
     if label == "items":
         os._exit(137)  # killed after My DSO Manager accepted the file, before the state commit
-with Endpoints(config) as ends, StateStore(config.state_path) as state:
+with Endpoints(config) as ends, SqliteStateStore(config.state_path) as state:
     engine = SyncEngine(ends.source, ends.sink, state, mapper=Mapper(config.mapping), page_size=100,
                         today=date.fromisoformat(sys.argv[2]), after_delivery=kill)
     engine.run(SyncOptions(mode="delta"))
@@ -206,14 +209,14 @@ def test_run_killed_between_delivery_and_commit_is_followed_by_a_correct_run(wor
     )
     assert proc.returncode == 137, proc.stderr.decode()
     assert world.ledger() == expected  # the file landed ...
-    with StateStore(world.config.state_path) as state:
+    with SqliteStateStore(world.config.state_path) as state:
         assert [r.status for r in state.runs()] == ["running", "success"]  # ... the state did not advance
     result = world.sync(mode="delta")
     assert (result.status, result.exit_code) == ("success", 0), result.error
     items = next(f for f in result.files if f.label == "items")
     assert items.rows > 0 and items.added == 0  # re-sent, recognised, nothing new: no amount doubled
     assert world.ledger() == expected
-    with StateStore(world.config.state_path) as state:
+    with SqliteStateStore(world.config.state_path) as state:
         assert [r.status for r in state.runs()] == ["success", "interrupted", "success"]
     quiet = world.sync(mode="delta")
     assert quiet.exit_code == 0 and all(f.rows == 0 for f in quiet.files)
@@ -226,22 +229,33 @@ from dsobridge.sync.config import load_config
 from dsobridge.sync.delivery import Endpoints
 from dsobridge.sync.engine import SyncEngine, SyncOptions
 from dsobridge.sync.mapping import Mapper
-from dsobridge.sync.state import StateStore
+from dsobridge.sync.state import SqliteStateStore
 
 config, today, point = load_config(sys.argv[1]), date.fromisoformat(sys.argv[2]), sys.argv[3]
 die = lambda: os._exit(137)
-with Endpoints(config) as ends, StateStore(config.state_path) as state:
+with Endpoints(config) as ends, SqliteStateStore(config.state_path) as state:
     deliver = ends.sink.deliver
-    def sink_deliver(kind, rows, **kw):
-        if point == "before-items" and kind == "items" and kw.get("stock"):
+    def sink_deliver(file):
+        if point == "before-items" and file.kind == "items" and file.stock:
             die()  # clients and contacts are accepted (and recorded or being recorded); items never sent
-        return deliver(kind, rows, **kw)
+        return deliver(file)
     ends.sink.deliver = sink_deliver
+
+    class Dying:  # the state's connection, dying inside the transaction that records the STOCK file
+        def __init__(self, db):
+            self.db, self.stock = db, False
+        def execute(self, sql, *args):
+            if point == "during-commit" and self.stock and sql.startswith("INSERT INTO reports"):
+                die()
+            return self.db.execute(sql, *args)
+        def __getattr__(self, name):
+            return getattr(self.db, name)
+
+    state.db = dying = Dying(state.db)
     commit = state.commit_file
-    def commit_file(run_id, kind, rows, **kw):
-        if point == "during-commit" and kw.get("close_missing_items"):
-            kw["before_commit"] = die  # inside the transaction that records the STOCK items file
-        return commit(run_id, kind, rows, **kw)
+    def commit_file(run_id, accepted):
+        dying.stock = accepted.stock
+        return commit(run_id, accepted)
     state.commit_file = commit_file
     after = (lambda label: die() if label == "items" else None) if point == "after-items" else None
     engine = SyncEngine(ends.source, ends.sink, state, mapper=Mapper(config.mapping), page_size=100,
@@ -268,9 +282,9 @@ def test_stock_run_killed_at_any_point_is_followed_by_a_correct_run(world, point
         timeout=60,
     )
     assert proc.returncode == 137, proc.stderr.decode()
-    with StateStore(world.config.state_path) as state:
+    with SqliteStateStore(world.config.state_path) as state:
         assert [r.status for r in state.runs()] == ["running", "success"]
-        recorded_open = {k for k, (_, is_open) in state.item_states().items() if is_open}
+        recorded_open = {item_key_text(k) for k, _ in state.open_items()}
     # the STOCK items file was not recorded: only the settled file sent before it may have been
     assert recorded_open in (open_first, open_first & set(expected))
     assert (world.ledger() == expected) is (point != "before-items")
@@ -283,7 +297,7 @@ def test_stock_run_killed_at_any_point_is_followed_by_a_correct_run(world, point
     assert settled and {k: (Decimal(rows[k][1]), rows[k][2]) for k in settled} == {
         k: (Decimal("0"), dates[k]) for k in settled
     }
-    with StateStore(world.config.state_path) as state:
+    with SqliteStateStore(world.config.state_path) as state:
         assert [r.status for r in state.runs()] == ["success", "interrupted", "success"]
         assert state.count("items", open_only=True) == len(expected)
     quiet = world.sync(mode="delta")
@@ -324,8 +338,8 @@ def test_documents_issued_and_settled_between_syncs_reach_the_ledger_and_dso_agr
     first = world.sync(mode="stock", history_months=6)
     assert first.exit_code == 0, first.error
     top = _top_numbers(world)
-    with StateStore(world.config.state_path) as state:
-        assert state.marks() == top
+    with SqliteStateStore(world.config.state_path) as state:
+        assert {k: v for k, v in state.marks().items() if k != "debtor_invoice_match"} == top
     world.dyn.advance(30)
     world.dso.today = world.dyn.today
     second = world.sync(mode=mode, force=True)  # 30 days may settle more than the drop guard's 30 %
@@ -348,8 +362,8 @@ def test_documents_issued_and_settled_between_syncs_reach_the_ledger_and_dso_agr
         for k, (total, day) in issued.items()
     }
     assert got == want
-    with StateStore(world.config.state_path) as state:
-        assert state.marks() == _top_numbers(world)
+    with SqliteStateStore(world.config.state_path) as state:
+        assert {k: v for k, v in state.marks().items() if k != "debtor_invoice_match"} == _top_numbers(world)
     # the ledger's DSO (computed from what was delivered) equals the DSO computed from Dynaccount
     with Endpoints(world.config) as ends:
         items = receivable_items(ends.source)

@@ -10,7 +10,7 @@ import pytest
 from dsobridge.sync.config import MappingConfig, UserMapping
 from dsobridge.sync.engine import SyncEngine, SyncOptions
 from dsobridge.sync.mapping import Mapper
-from dsobridge.sync.state import StateStore
+from dsobridge.sync.state import SqliteStateStore, item_key_text, pack_item_key
 
 TODAY = date(2026, 11, 20)
 
@@ -40,8 +40,13 @@ def engine(dyn, dso, state, **kw):
 
 @pytest.fixture
 def state(tmp_path):
-    with StateStore(tmp_path / "state.sqlite3") as store:
+    with SqliteStateStore(tmp_path / "state.sqlite3") as store:
         yield store
+
+
+def items_sent(dso):
+    """The items files the fake My DSO Manager received (the master data may go before a refusal)."""
+    return [rows for kind, _, rows in dso.deliveries if kind == "items"]
 
 
 def expected_open(dyn):
@@ -113,8 +118,9 @@ def test_delta_sends_only_changes_and_settles_with_the_match_date(dyn, dso, stat
     new = dyn.invoice(10003, "40.00", date(2026, 11, 19), date(2026, 12, 19), currency="EUR")
     result = engine(dyn, dso, state).run(SyncOptions(mode="delta"))
     assert result.exit_code == 0, result.error
-    assert [(k, s) for k, s, _ in dso.deliveries] == [("items", False)]
-    sent = {r["item_unique_key"]: r for r in dso.deliveries[0][2]}
+    # the settlement (a, with its payment date) first, then the changed and new open items
+    assert [(k, s, len(rows)) for k, s, rows in dso.deliveries] == [("items", False, 1), ("items", False, 2)]
+    sent = {r["item_unique_key"]: r for _, _, rows in dso.deliveries for r in rows}
     assert sorted(sent) == sorted([f"INVOICE-{ids['a']}", f"INVOICE-{ids['b']}", f"INVOICE-{new}"])
     assert sent[f"INVOICE-{ids['a']}"]["item_date_payment"] == date(2026, 11, 18)
     assert sent[f"INVOICE-{ids['a']}"]["item_amount_remaining_inc_tax"] == Decimal("0.00")
@@ -142,7 +148,7 @@ def test_history_sends_settled_items_of_the_last_months(dyn, dso, state):
     assert f"INVOICE-{old}" not in dso.items
 
 
-def test_failed_page_sends_nothing(dyn, dso, state):
+def test_a_failed_page_sends_no_items_file(dyn, dso, state):
     company(dyn)
     assert engine(dyn, dso, state).run().exit_code == 0
     before = dict(dso.items)
@@ -152,7 +158,8 @@ def test_failed_page_sends_nothing(dyn, dso, state):
     assert (result.status, result.exit_code) == ("failed", 1)
     assert "extraction incomplete" in result.error and "debtor_invoice" in result.error
     assert "SECRETKEY" not in result.error
-    assert dso.deliveries == []
+    # the master data went while the items were read; no items file, so nothing changed there
+    assert [kind for kind, _, _ in dso.deliveries] == ["clients", "contacts"]
     assert dso.items == before
     assert state.run(result.run_id).status == "failed"
 
@@ -165,25 +172,56 @@ def test_balance_mismatch_refuses_unless_allowed(dyn, dso, state):
     assert [(m.debtor, m.balance, m.open_items) for m in result.mismatches] == [
         ("10001", Decimal("1.00"), Decimal("1375.00"))
     ]
-    assert "10001" in result.error and dso.deliveries == []
+    assert "10001" in result.error and [kind for kind, _, _ in dso.deliveries] == ["clients", "contacts"]
     allowed = engine(dyn, dso, state).run(SyncOptions(allow_mismatch=True))
-    assert allowed.exit_code == 0 and len(dso.deliveries) == 3
+    assert allowed.exit_code == 0 and [kind for kind, _, _ in dso.deliveries][2:] == [
+        "clients",
+        "contacts",
+        "items",
+    ]
 
 
-def test_drop_guard_refuses_a_stock_file_after_a_large_drop(dyn, dso, state):
+def test_a_stock_run_clears_what_was_paid_and_says_why(dyn, dso, state):
+    """Payments lower the open amounts by far more than any percentage: explained, so not refused."""
     ids = company(dyn)
     assert engine(dyn, dso, state).run().exit_code == 0
     dyn.payment(10001, "1250.00", date(2026, 11, 18), invoice=ids["a"])
-    dyn.payment(10003, "800.00", date(2026, 11, 18), invoice=ids["c"])
+    dyn.payment(10003, "800.00", date(2026, 11, 19), invoice=ids["c"])
     dso.deliveries.clear()
     result = engine(dyn, dso, state).run()
-    assert (result.status, result.exit_code) == ("refused", 3)
-    assert "open items 5 → 3" in result.error
-    assert dso.deliveries == []
-    forced = engine(dyn, dso, state).run(SyncOptions(force=True))
-    assert forced.exit_code == 0
+    assert (result.status, result.exit_code) == ("success", 0), result.error
+    assert sorted((c.key, c.reason, c.paid) for c in result.clearings) == [
+        (f"INVOICE-{ids['a']}", "matched", date(2026, 11, 18)),
+        (f"INVOICE-{ids['c']}", "matched", date(2026, 11, 19)),
+    ]
+    assert result.unexplained == []
     assert dso.open_items() == expected_open(dyn)
     assert dso.items[f"INVOICE-{ids['a']}"]["item_date_payment"] == date(2026, 11, 18)
+    closed = {
+        item_key_text(s.key): (s.open, s.reason, s.paid)
+        for s in state.item_states([pack_item_key("INVOICE", ids["a"])])
+    }
+    assert closed == {f"INVOICE-{ids['a']}": (False, "matched", date(2026, 11, 18))}
+
+
+def test_an_item_missing_from_the_extraction_refuses_the_stock_file_and_is_named(dyn, dso, state):
+    ids = company(dyn)
+    assert engine(dyn, dso, state).run().exit_code == 0
+    dso.deliveries.clear()
+    dyn.hide_open("debtor_invoice", ids["c"])  # the bulk read silently misses it; it is still open
+    result = engine(dyn, dso, state).run()
+    assert (result.status, result.exit_code) == ("refused", 3)
+    assert f"INVOICE-{ids['c']}" in result.error and "still open in Dynaccount" in result.error
+    assert [c.key for c in result.unexplained] == [f"INVOICE-{ids['c']}"]
+    assert items_sent(dso) == []  # no items file (master data may have gone)
+    # a DELTA would not clear it, but the balance invariant of its debtor catches the gap as well
+    delta = engine(dyn, dso, state).run(SyncOptions(mode="delta"))
+    assert (delta.exit_code, delta.mismatches[0].debtor) == (3, "10003")
+    assert items_sent(dso) == []  # no items file (master data may have gone)
+    # with the balance check waived, the DELTA holds the item (sends nothing for it) and says so
+    held = engine(dyn, dso, state).run(SyncOptions(mode="delta", allow_mismatch=True))
+    assert held.exit_code == 0 and f"INVOICE-{ids['c']}" in " ".join(held.messages)
+    assert dso.open_items()[f"INVOICE-{ids['c']}"] == Decimal("800.00")
 
 
 def test_killed_between_delivery_and_commit_then_next_run_is_correct(dyn, dso, state, tmp_path):
@@ -201,7 +239,7 @@ def test_killed_between_delivery_and_commit_then_next_run_is_correct(dyn, dso, s
         engine(dyn, dso, state, after_delivery=kill).run(SyncOptions(mode="delta"))
     assert len(dso.deliveries) == 4  # the delta file was delivered, but the state did not advance
     state.release_lock()
-    with StateStore(tmp_path / "state.sqlite3") as fresh:
+    with SqliteStateStore(tmp_path / "state.sqlite3") as fresh:
         result = engine(dyn, dso, fresh).run(SyncOptions(mode="delta"))
         assert result.exit_code == 0, result.error
         assert [r["item_unique_key"] for r in dso.deliveries[-1][2]] == [f"INVOICE-{ids['a']}"]
@@ -211,7 +249,7 @@ def test_killed_between_delivery_and_commit_then_next_run_is_correct(dyn, dso, s
 
 def test_a_second_run_is_refused_while_the_lock_is_held(dyn, dso, state, tmp_path):
     company(dyn)
-    with StateStore(tmp_path / "state.sqlite3") as other:
+    with SqliteStateStore(tmp_path / "state.sqlite3") as other:
         other.acquire_lock()
         result = engine(dyn, dso, state).run()
     assert (result.status, result.exit_code) == ("refused", 3)
@@ -219,14 +257,20 @@ def test_a_second_run_is_refused_while_the_lock_is_held(dyn, dso, state, tmp_pat
     assert dso.deliveries == []
 
 
-def test_skipped_client_refuses_stock_items(dyn, dso, state):
-    company(dyn)
+def test_a_skipped_client_is_named_and_a_stock_file_that_would_clear_its_items_is_refused(dyn, dso, state):
+    ids = company(dyn)
     dyn.tables["debtor"][2]["name"] = ""
+    first = engine(dyn, dso, state).run()  # nothing of 10003 is at My DSO Manager: nothing to clear
+    assert first.exit_code == 0 and first.skipped_clients == ["10003"]
+    assert "debtor 10003 skipped: no name" in first.messages
+    dyn.tables["debtor"][2]["name"] = "Kunde 10003 ApS"
+    assert engine(dyn, dso, state).run().exit_code == 0
+    dyn.tables["debtor"][2]["name"] = ""
+    dso.deliveries.clear()
     result = engine(dyn, dso, state).run()
     assert (result.status, result.exit_code) == ("refused", 3)
-    assert "10003" in result.error
-    assert result.skipped_clients == ["10003"]
-    assert dso.deliveries == []
+    assert f"INVOICE-{ids['c']}" in result.error and "could not be mapped (no name)" in result.error
+    assert items_sent(dso) == []  # no items file (master data may have gone)
 
 
 def test_delta_holds_the_items_of_a_skipped_client_instead_of_settling_them(dyn, dso, state):
@@ -240,7 +284,8 @@ def test_delta_holds_the_items_of_a_skipped_client_instead_of_settling_them(dyn,
     assert dso.deliveries == []  # nothing changed elsewhere; c is neither re-sent nor sent as settled
     assert dso.open_items()[f"INVOICE-{ids['c']}"] == Decimal("800.00")
     assert dso.open_items() == expected_open(dyn)
-    assert state.item_states()[f"INVOICE-{ids['c']}"][1] is True  # still open in the state
+    (c,) = state.item_states([pack_item_key("INVOICE", ids["c"])])
+    assert c.open  # still open in the state
 
 
 def test_only_and_dry_run_and_users(dyn, dso, state):

@@ -9,9 +9,14 @@ from decimal import Decimal
 from dsobridge.sync.config import MappingConfig
 from dsobridge.sync.engine import SyncEngine, SyncOptions
 from dsobridge.sync.mapping import Mapper
-from dsobridge.sync.state import StateStore
+from dsobridge.sync.state import SqliteStateStore, parse_item_key
 
 TODAY = date(2026, 11, 20)
+
+
+def doc_marks(state) -> dict[str, int]:
+    """The high-water marks of the two document number series (the match series has its own)."""
+    return {k: v for k, v in state.marks().items() if k in ("debtor_invoice", "debtor_creditnote")}
 
 
 def engine(dyn, dso, state, **kw):
@@ -45,18 +50,19 @@ def between_runs(dyn, old):
 
 def test_delta_sends_documents_issued_and_settled_since_the_last_run(dyn, dso, tmp_path):
     old, paid_before = small_company(dyn)
-    with StateStore(tmp_path / "s.sqlite3") as state:
+    with SqliteStateStore(tmp_path / "s.sqlite3") as state:
         first = engine(dyn, dso, state).run(SyncOptions(mode="stock"))
         assert first.exit_code == 0, first.error
         # the first run sets the marks at the newest numbers, without reading any match for it
-        assert state.marks() == {"debtor_invoice": 1003, "debtor_creditnote": 0}
+        assert doc_marks(state) == {"debtor_invoice": 1003, "debtor_creditnote": 0}
         fresh, credited, note, still_open, koncern = between_runs(dyn, old)
         dso.today = date(2026, 11, 28)
         second = engine(dyn, dso, state).run(SyncOptions(mode="delta"))
         assert second.exit_code == 0, second.error
-        assert state.marks() == {"debtor_invoice": koncern, "debtor_creditnote": note}
-    kind, stock, rows = dso.deliveries[-1]
-    assert (kind, stock) == ("items", False)
+        assert doc_marks(state) == {"debtor_invoice": koncern, "debtor_creditnote": note}
+    # the settlement of the invoice open at the first run, then the open and fresh documents
+    assert [(kind, stock) for kind, stock, _ in dso.deliveries[-2:]] == [("items", False), ("items", False)]
+    rows = [row for _, _, file_rows in dso.deliveries[-2:] for row in file_rows]
     sent = {
         r["item_unique_key"]: (
             r["item_type"],
@@ -106,7 +112,7 @@ def test_scan_stops_at_the_mark_and_a_quiet_run_sends_nothing(dyn, dso, tmp_path
     for _ in range(20):  # a long history below the mark: never read again
         number = dyn.invoice(10001, "10.00", date(2026, 8, 1), date(2026, 9, 1))
         dyn.payment(10001, "10.00", date(2026, 8, 20), invoice=number)
-    with StateStore(tmp_path / "s.sqlite3") as state:
+    with SqliteStateStore(tmp_path / "s.sqlite3") as state:
         assert engine(dyn, dso, state).run(SyncOptions(mode="stock")).exit_code == 0
         between_runs(dyn, old)
         assert engine(dyn, dso, state).run(SyncOptions(mode="delta")).exit_code == 0
@@ -116,40 +122,48 @@ def test_scan_stops_at_the_mark_and_a_quiet_run_sends_nothing(dyn, dso, tmp_path
         assert quiet.exit_code == 0 and all(f.rows == 0 for f in quiet.files)
         assert len(dso.deliveries) == deliveries
         scans = [o for o in dyn.orders if o[1].endswith(" desc")]
-        # one probe (limit 0,1) per table: the newest number is the mark; no match read
-        assert scans == [("debtor_invoice", "invoice_id_ desc"), ("debtor_creditnote", "invoice_id_ desc")]
+        # one probe (limit 0,1) per table: the newest number is the mark; no match read but the newest id
+        assert scans == [
+            ("debtor_invoice", "invoice_id_ desc"),
+            ("debtor_creditnote", "invoice_id_ desc"),
+            ("debtor_invoice_match", "id desc"),
+        ]
         assert ("debtor_invoice_match", "invoice_id_ desc") not in dyn.orders
 
 
 def test_marks_advance_only_with_the_accepted_items_file(dyn, dso, tmp_path):
     old, _ = small_company(dyn)
-    with StateStore(tmp_path / "s.sqlite3") as state:
+    with SqliteStateStore(tmp_path / "s.sqlite3") as state:
         assert engine(dyn, dso, state).run(SyncOptions(mode="stock")).exit_code == 0
-        marks = state.marks()
+        doc_marks_before = doc_marks(state)
         fresh, credited, note, _, _ = between_runs(dyn, old)
         dso.fail_kind = "items"
         failed = engine(dyn, dso, state).run(SyncOptions(mode="stock", force=True))
         assert failed.exit_code == 1
-        assert state.marks() == marks  # refused file: the marks did not move
+        assert doc_marks(state) == doc_marks_before  # refused file: the marks did not move
         dso.fail_kind = None
         again = engine(dyn, dso, state).run(SyncOptions(mode="stock", force=True))
         assert again.exit_code == 0, again.error
         settled_file = next(f for f in again.files if f.label == "items (settled)")
-        assert settled_file.sent and settled_file.rows == 4  # the old invoice + 3 fresh documents
+        assert settled_file.sent and settled_file.rows == 1  # the old invoice, open at the first run
+        fresh_file = next(f for f in again.files if f.label == "items (history)")
+        assert fresh_file.sent and fresh_file.rows == 3  # the 3 documents issued and settled meanwhile
         for key in (f"INVOICE-{fresh}", f"INVOICE-{credited}", f"CREDITNOTE-{note}"):
             assert dso.items[key]["item_amount_remaining_inc_tax"] == Decimal("0.00")
-            assert state.item_states()[key][1] is False
+            (recorded,) = state.item_states([parse_item_key(key)])
+            assert not recorded.open
         assert state.marks()["debtor_creditnote"] == note
 
 
 def test_dry_run_and_only_clients_leave_the_marks(dyn, dso, tmp_path):
     old, _ = small_company(dyn)
-    with StateStore(tmp_path / "s.sqlite3") as state:
+    with SqliteStateStore(tmp_path / "s.sqlite3") as state:
         assert engine(dyn, dso, state).run(SyncOptions(mode="stock")).exit_code == 0
         marks = state.marks()
         between_runs(dyn, old)
         dry = engine(dyn, dso, state).run(SyncOptions(mode="delta", dry_run=True))
-        assert dry.exit_code == 0 and next(f for f in dry.files if f.label == "items").rows == 5
+        files = {f.label: f.rows for f in dry.files}
+        assert dry.exit_code == 0 and (files["items (settled)"], files["items"]) == (1, 4)
         only = engine(dyn, dso, state).run(SyncOptions(mode="delta", only=frozenset({"clients"})))
         assert only.exit_code == 0
         assert state.marks() == marks
@@ -158,7 +172,7 @@ def test_dry_run_and_only_clients_leave_the_marks(dyn, dso, tmp_path):
 def test_documents_of_a_skipped_debtor_hold_the_mark(dyn, dso, tmp_path):
     small_company(dyn)
     dyn.debtor(10003)
-    with StateStore(tmp_path / "s.sqlite3") as state:
+    with SqliteStateStore(tmp_path / "s.sqlite3") as state:
         assert engine(dyn, dso, state).run(SyncOptions(mode="stock")).exit_code == 0
         mark = state.marks()["debtor_invoice"]
         held = dyn.invoice(10003, "300.00", date(2026, 11, 21), date(2026, 12, 21))
@@ -177,23 +191,9 @@ def test_documents_of_a_skipped_debtor_hold_the_mark(dyn, dso, tmp_path):
         assert state.marks()["debtor_invoice"] == later
 
 
-def test_a_state_without_marks_starts_from_the_highest_delivered_number(dyn, dso, tmp_path):
-    old, _ = small_company(dyn)
-    with StateStore(tmp_path / "s.sqlite3") as state:
-        assert engine(dyn, dso, state).run(SyncOptions(mode="stock")).exit_code == 0
-        state.db.execute("DELETE FROM marks")  # as written before this migration
-        assert state.max_item_number("INVOICE") == old and state.max_item_number("CREDITNOTE") is None
-        fresh, *_ = between_runs(dyn, old)
-        result = engine(dyn, dso, state).run(SyncOptions(mode="delta"))
-        assert result.exit_code == 0, result.error
-        # no credit note was ever delivered: that table starts like a first run (marks only)
-        assert dso.items[f"INVOICE-{fresh}"]["item_date_payment"] == date(2026, 11, 26)
-        assert state.marks()["debtor_invoice"] > old
-
-
 def test_a_document_booked_after_the_open_set_was_read_holds_the_mark(dyn, dso, tmp_path):
     old, _ = small_company(dyn)
-    with StateStore(tmp_path / "s.sqlite3") as state:
+    with SqliteStateStore(tmp_path / "s.sqlite3") as state:
         assert engine(dyn, dso, state).run(SyncOptions(mode="stock")).exit_code == 0
         mark = state.marks()["debtor_invoice"]
         between_runs(dyn, old)

@@ -23,7 +23,7 @@ from dsobridge.sync.config import MappingConfig, load_config
 from dsobridge.sync.delivery import Endpoints
 from dsobridge.sync.engine import SyncEngine, SyncOptions
 from dsobridge.sync.mapping import Mapper
-from dsobridge.sync.state import StateStore
+from dsobridge.sync.state import SqliteStateStore
 
 TODAY = date(2026, 11, 20)
 
@@ -81,7 +81,7 @@ def export(sandbox: DynaccountSandbox, config, directory: Path, *, select: bool)
     """A STOCK run with history, exported to ``directory``: (result, {file name: bytes}, recorded calls)."""
     with (
         Endpoints(config, dynaccount_transport=InProcessTransport(sandbox.app)) as ends,
-        StateStore(directory.parent / f"{directory.name}.sqlite3") as state,
+        SqliteStateStore(directory.parent / f"{directory.name}.sqlite3") as state,
     ):
         source = Recording(ends.source)
         engine = SyncEngine(
@@ -117,10 +117,12 @@ def test_select_fields_are_the_base_set_plus_every_override_field():
     base = fields.select_fields()
     assert base["debtor_invoice"] == fields.INVOICE_FIELDS
     assert base["debtor_invoice_match"] == (
+        "id",
         "invoice_id_",
         "creditnote_id_",
         "payment_id",
         "is_creditnote",
+        "is_matched",
         "amount",
         "time",
     )

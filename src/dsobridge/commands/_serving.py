@@ -13,7 +13,9 @@ TICK = 0.2  # seconds between checks for Ctrl-C / SIGTERM in the main thread
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    from dsobridge.sync.run import Terminated
+
+    raise Terminated  # a KeyboardInterrupt whose ``code`` is 143
 
 
 def stop_on_sigterm() -> Any:

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.table import Table
 
-from dsobridge.commands._serving import idle_until_interrupted, stop_on_sigterm
+from dsobridge.commands._serving import idle_until_interrupted, sandbox_day, stop_on_sigterm
 
 DEMO_LOGIN = "demo"
 
@@ -145,10 +145,27 @@ def _run_table(result: Any) -> Table:
 @click.option(
     "--workdir", type=click.Path(file_okay=False, path_type=Path), help="Keep files here (default: temp)."
 )
+@click.option("--today", "today_text", metavar="YYYY-MM-DD", help="The company's date (default: today).")
 def demo(
-    serve: bool, debtors: int, invoices: int, days: int, history_months: int, workdir: Path | None
+    serve: bool,
+    debtors: int,
+    invoices: int,
+    days: int,
+    history_months: int,
+    workdir: Path | None,
+    today_text: str | None,
 ) -> None:
     """Run the whole product on local sandboxes: seed, STOCK sync with history, 30 days later a DELTA sync."""
+    today = sandbox_day(today_text) or date.today()
+    if workdir is not None:
+        _demo(serve, debtors, invoices, days, history_months, workdir, today)
+    with tempfile.TemporaryDirectory(prefix="dsobridge-demo-") as work:  # deleted however the demo ends
+        _demo(serve, debtors, invoices, days, history_months, Path(work), today)
+
+
+def _demo(
+    serve: bool, debtors: int, invoices: int, days: int, history_months: int, work: Path, today: date
+) -> None:
     from dsobridge.commands.report import aging_table, dso_table
     from dsobridge.sandbox import LoopbackServer
     from dsobridge.sandbox.dynaccount import DynaccountSandbox
@@ -164,9 +181,7 @@ def demo(
     if not console.is_terminal:
         console = Console(highlight=False, width=150)
     started = time.monotonic()
-    work = workdir or Path(tempfile.mkdtemp(prefix="dsobridge-demo-"))
     work.mkdir(parents=True, exist_ok=True)
-    today = date.today()
     password = os.environ.get("DSOBRIDGE_DEMO_PASSWORD") or secrets.token_urlsafe(16)
 
     console.print(Rule("dsobridge demo"))

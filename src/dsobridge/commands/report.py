@@ -4,69 +4,88 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from dsobridge.commands.sync import _load, config_option, json_option
+from dsobridge.receivables import BUCKET_LABELS, BUCKETS, Item, aging, dso
 from dsobridge.sync.engine import EXIT_FAILED
+from dsobridge.terminal import AMOUNT, COUNT, FIGURE, Column, Grid, ReadProgress
+
+#: The reads of a report (debtors, matches, then each document table open and settled), for the progress bar.
+READ_STEPS = 8
 
 
-def aging_table(items: list[Any], as_of: date, *, client: str | None = None, title: str = "") -> Table:
-    from dsobridge.receivables import BUCKET_LABELS, BUCKETS, aging
-    from dsobridge.sync.measures import currencies
+def _currencies(items: list[Item], currencies: Iterable[str] | None) -> list[str]:
+    from dsobridge.sync.measures import currencies as of_items
 
-    table = Table(title=title or f"aging by due date as of {as_of}", title_justify="left")
-    table.add_column("currency")
-    for b in BUCKETS:
-        table.add_column(BUCKET_LABELS[b], justify="right")
-    for name in ("unallocated credits", "total", "overdue %", "items"):
-        table.add_column(name, justify="right")
-    for currency in currencies(items):
+    return list(currencies) if currencies is not None else of_items(items)
+
+
+def aging_table(
+    items: list[Item],
+    as_of: date,
+    *,
+    client: str | None = None,
+    title: str = "",
+    currencies: Iterable[str] | None = None,
+) -> Grid:
+    """One row per currency with open items: the buckets, unallocated credits, total, overdue %, items."""
+    columns = [Column("currency")]
+    columns += [Column(BUCKET_LABELS[b], AMOUNT) for b in BUCKETS]
+    columns += [
+        Column("unallocated credits", AMOUNT),
+        Column("total", AMOUNT),
+        Column("overdue %", FIGURE, drop=2),
+        Column("items", COUNT, drop=1),
+    ]
+    table = Grid(title or f"aging by due date as of {as_of}", columns)
+    for currency in _currencies(items, currencies):
         ag = aging(items, as_of, currency, client_code=client)
         if not ag.items:
             continue
         pct = "" if ag.overdue_pct is None else f"{ag.overdue_pct}"
         table.add_row(
-            currency,
-            *(str(ag.buckets[b]) for b in BUCKETS),
-            str(ag.unallocated_credits),
-            str(ag.total),
-            pct,
-            str(ag.items),
+            currency, *(ag.buckets[b] for b in BUCKETS), ag.unallocated_credits, ag.total, pct, ag.items
         )
     return table
 
 
-def dso_table(items: list[Any], as_of: date, *, client: str | None = None, title: str = "") -> Table:
-    from dsobridge.receivables import dso
-    from dsobridge.sync.measures import currencies
-
-    table = Table(title=title or f"DSO as of {as_of}", title_justify="left")
-    for name in (
-        "currency",
-        "receivables",
-        "not yet due",
-        "countback DSO",
-        "best possible",
-        "ADD",
-        "standard DSO (3 m)",
-        "overdue %",
-    ):
-        table.add_column(name, justify="right" if name != "currency" else "left")
-    for currency in currencies(items):
+def dso_table(
+    items: list[Item],
+    as_of: date,
+    *,
+    client: str | None = None,
+    title: str = "",
+    currencies: Iterable[str] | None = None,
+) -> Grid:
+    """One row per currency with receivables or sales: countback DSO (≥ when the history ran out), best
+    possible DSO, ADD, the 3-month standard DSO and overdue %."""
+    columns = [
+        Column("currency"),
+        Column("receivables", AMOUNT),
+        Column("not yet due", AMOUNT, drop=4),
+        Column("countback DSO", FIGURE),
+        Column("best possible", FIGURE, drop=3),
+        Column("ADD", FIGURE, drop=2),
+        Column("standard DSO (3 m)", FIGURE, drop=1),
+        Column("overdue %", FIGURE, drop=5),
+    ]
+    table = Grid(title or f"DSO as of {as_of}", columns)
+    for currency in _currencies(items, currencies):
         fig = dso(items, as_of, currency, client_code=client)
         if fig.receivables == 0 and fig.standard_sales == 0:
             continue
         bound = "≥ " if fig.countback.lower_bound else ""
         table.add_row(
             currency,
-            str(fig.receivables),
-            str(fig.current_receivables),
+            fig.receivables,
+            fig.current_receivables,
             f"{bound}{fig.countback.days} d",
             f"{fig.best_countback.days} d",
             f"{fig.add_countback} d",
@@ -76,12 +95,11 @@ def dso_table(items: list[Any], as_of: date, *, client: str | None = None, title
     return table
 
 
-def measures_json(items: list[Any], what: str, as_of: date, client: str | None) -> list[dict[str, Any]]:
-    from dsobridge.receivables import aging, dso
-    from dsobridge.sync.measures import currencies
-
+def measures_json(
+    items: list[Item], what: str, as_of: date, client: str | None, currencies: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
     out = []
-    for currency in currencies(items):
+    for currency in _currencies(items, currencies):
         if what == "aging":
             ag = aging(items, as_of, currency, client_code=client)
             out.append(
@@ -115,33 +133,45 @@ def measures_json(items: list[Any], what: str, as_of: date, client: str | None) 
 def _report(what: str, config_path: Path, as_of: date | None, client: str | None, as_json: bool) -> None:
     from dsobridge.dynaccount import DynaccountError
     from dsobridge.sync.delivery import dynaccount_client
+    from dsobridge.sync.extract import ExtractionError
     from dsobridge.sync.mapping import Mapper
-    from dsobridge.sync.measures import receivable_items
+    from dsobridge.sync.measures import measure_input
 
     config = _load(config_path)
     dyn = config.dynaccount
     day = as_of or date.today()
+    console = Console(highlight=False)
     try:
-        with dynaccount_client(dyn) as source:
-            items = receivable_items(source, mapper=Mapper(config.mapping), page_size=dyn.page_size)
+        with (
+            dynaccount_client(dyn) as source,
+            ReadProgress(READ_STEPS, enabled=console.is_terminal) as progress,
+        ):
+            data = measure_input(
+                source,
+                day,
+                client=client,
+                mapper=Mapper(config.mapping),
+                page_size=dyn.page_size,
+                progress=progress.step,
+            )
+    except ExtractionError as exc:  # its text names the table and the cause's type, never a URL
+        Console(stderr=True).print(f"reading Dynaccount failed: {exc}", markup=False)
+        sys.exit(EXIT_FAILED)
     except DynaccountError as exc:
         Console(stderr=True).print(f"reading Dynaccount failed: {type(exc).__name__}: {exc}", markup=False)
         sys.exit(EXIT_FAILED)
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=160)  # a file or a pipe: never squeeze the table
     if as_json:
-        console.print_json(json.dumps(measures_json(items, what, day, client)))
+        console.print_json(json.dumps(measures_json(data.items, what, day, None, data.currencies)))
         return
-    table = (
-        aging_table(items, day, client=client) if what == "aging" else dso_table(items, day, client=client)
-    )
+    build = aging_table if what == "aging" else dso_table
+    table = build(data.items, day, currencies=data.currencies)
     if not table.rows:
         who = f" for client {client}" if client else ""
-        known = client is None or any(i.client_code == client for i in items)
+        known = client is None or data.documents > 0
         console.print(
             f"{table.title}: no receivables{who}" + ("" if known else f" ({client} has no document)"),
             markup=False,
+            soft_wrap=True,
         )
     elif console.is_terminal:
         console.print(table)
@@ -149,14 +179,10 @@ def _report(what: str, config_path: Path, as_of: date | None, client: str | None
         print_plain(table, console)
 
 
-def print_plain(table: Table, console: Console) -> None:
+def print_plain(table: Grid, console: Console) -> None:
     """A table as plain lines (a file, a pipe, cron mail): its title, then ``column=value`` per row."""
-    console.print(str(table.title), markup=False, soft_wrap=True)
-    columns = [(str(c.header), list(c.cells)) for c in table.columns]
-    for i in range(table.row_count):
-        line = " ".join(
-            f"{header.replace(' ', '_')}={str(cells[i]).replace(' ', '')}" for header, cells in columns
-        )
+    console.print(table.title, markup=False, soft_wrap=True)
+    for line in table.plain_lines():
         console.print(line, markup=False, soft_wrap=True, highlight=False)
 
 

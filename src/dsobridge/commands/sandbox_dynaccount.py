@@ -40,6 +40,12 @@ def dynaccount() -> None:
 @click.option(
     "--api-secret", envvar="DSOBRIDGE_SANDBOX_API_SECRET", help="Fixed API_SECRET (default: random per run)."
 )
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve HTTPS with a generated self-signed certificate; prints CA_FILE= (trust it with "
+    "SSL_CERT_FILE).",
+)
 def serve(
     port: int,
     host: str,
@@ -49,15 +55,18 @@ def serve(
     invoices: int,
     api_key: str | None,
     api_secret: str | None,
+    tls: bool,
 ) -> None:
     """Serve the sandbox API; prints API_ID=…, API_KEY=…, API_SECRET=… and the base URL.
 
     The key and secret are random for each run unless given (options or environment variables); they are
-    never stored in the database.
+    never stored in the database. With --tls the base URL is https:// and CA_FILE= names the certificate to
+    trust (a client's default https path uses it with SSL_CERT_FILE=<CA_FILE>).
     """
-    from dsobridge.sandbox import LoopbackServer
+    from dsobridge.sandbox import KeepAlive, LoopbackServer
     from dsobridge.sandbox.dynaccount import Credentials, DynaccountSandbox
     from dsobridge.sandbox.dynaccount.sandbox import temporary_db
+    from dsobridge.sandbox.tls import TlsServer
 
     if (api_key or api_secret) and not (api_key and api_secret and api_key.isascii() and api_key.isalnum()):
         raise click.BadParameter("give both --api-key (letters and digits) and --api-secret")
@@ -68,14 +77,19 @@ def serve(
         sb.credentials = Credentials(sb.credentials.api_id, api_key, api_secret)
     if fresh:
         sb.seed(debtors=debtors, invoices=invoices, seed=1)
-    server = LoopbackServer(sb.app, host=host, port=port).start()
+    # the real server's limits (seed: Keep-Alive: timeout=5, max=100)
+    server = (TlsServer if tls else LoopbackServer)(
+        sb.app, host=host, port=port, keepalive=KeepAlive()
+    ).start()
     creds = sb.credentials
     click.echo(f"API_ID={creds.api_id}")
     click.echo(f"API_KEY={creds.api_key}")
     click.echo(f"API_SECRET={creds.api_secret}")
-    click.echo(f"BASE_URL=http://{host}:{server.port}")
+    click.echo(f"BASE_URL={server.url}")
+    if isinstance(server, TlsServer):
+        click.echo(f"CA_FILE={server.certfile}")
     click.echo(
-        f"Dynaccount sandbox on http://{host}:{server.port} (clock {sb.today}, database {path}"
+        f"Dynaccount sandbox on {server.url} (clock {sb.today}, database {path}"
         f"{', removed on exit' if fresh else ''}); Ctrl-C to stop.",
         err=True,
     )
@@ -110,7 +124,16 @@ def serve(
     help="Random seed (same seed, same company).",
 )
 @click.option("--today", help="Sandbox clock, YYYY-MM-DD (default: today).")
-def seed(db: Path, debtors: int, invoices: int, seed_value: int, today: str | None) -> None:
+@click.option(
+    "--open-share",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Share of the invoices still open at the clock date, 0..1 (default: the payment behaviour decides, "
+    "about 0.1). 1M open items: --debtors 100000 --invoices 1100000 --open-share 0.9.",
+)
+def seed(
+    db: Path, debtors: int, invoices: int, seed_value: int, today: str | None, open_share: float | None
+) -> None:
     """Build a deterministic Danish company in --db (replaces its data, keeps its API_ID)."""
     from dsobridge.sandbox.dynaccount import DynaccountSandbox
 
@@ -118,10 +141,11 @@ def seed(db: Path, debtors: int, invoices: int, seed_value: int, today: str | No
         raise click.BadParameter("need --debtors ≥ 1 and --invoices ≥ 0")
     started = time.perf_counter()
     with DynaccountSandbox(db, today=sandbox_day(today) or dt.date.today()) as sb:
-        counts = sb.seed(debtors=debtors, invoices=invoices, seed=seed_value)
+        counts = sb.seed(debtors=debtors, invoices=invoices, seed=seed_value, open_share=open_share)
+        open_items = sb.open_item_count()
         click.echo(
             f"Seeded {counts['debtor']} debtors, {counts['debtor_invoice']} invoices, "
             f"{counts['debtor_creditnote']} credit notes, {counts['payments']} payments "
-            f"in {time.perf_counter() - started:.1f} s (clock {sb.today})."
+            f"in {time.perf_counter() - started:.1f} s (clock {sb.today}); {open_items} open items."
         )
         click.echo(f"Database: {db} (serve it: dsobridge sandbox dynaccount serve --db {db})")

@@ -63,6 +63,12 @@ def mydso() -> None:
 )
 @click.option("--today", help="Sandbox clock, YYYY-MM-DD (default: the real date).")
 @click.option("--max-body-mib", type=int, default=256, show_default=True, help="Body size cap (413 above).")
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve HTTPS with a generated self-signed certificate; prints CA_FILE= (trust it with "
+    "SSL_CERT_FILE).",
+)
 def serve(
     port: int,
     host: str,
@@ -75,14 +81,16 @@ def serve(
     db: Path | None,
     today: str | None,
     max_body_mib: int,
+    tls: bool,
 ) -> None:
     """Serve /api/{items|clients|contacts|users}, /apiPutFiles/ and the ledger; prints where and who.
 
     Passwords given with --account are not printed; the demo account's password is (it is a test secret).
     With --ftps, FTP_CERT= names the certificate a client should trust (never the key).
     """
-    from dsobridge.sandbox import LoopbackServer
+    from dsobridge.sandbox import KeepAlive, LoopbackServer
     from dsobridge.sandbox.mydso import MyDsoSandbox
+    from dsobridge.sandbox.tls import TlsServer
 
     if (ftps or ftps_allow_plain or ftp_cert or ftp_key) and ftp_port is None:
         raise click.UsageError("--ftps, --ftps-allow-plain, --ftp-cert and --ftp-key need --ftp-port")
@@ -94,13 +102,18 @@ def serve(
     sb = MyDsoSandbox(
         db, accounts=accounts or None, today=sandbox_day(today), max_body_bytes=max_body_mib << 20
     )
-    server = LoopbackServer(sb.app, host=host, port=port).start()
+    # My DSO Manager's limits are not public: the common server default, as the Dynaccount sandbox (5 s, 100)
+    server = (TlsServer if tls else LoopbackServer)(
+        sb.app, host=host, port=port, keepalive=KeepAlive()
+    ).start()
     # SIGTERM (a service manager, `kill`) stops as cleanly as Ctrl-C: servers stopped, temporary db removed
     previous_term = stop_on_sigterm()
     try:
-        base = f"http://{host}:{server.port}"
+        base = server.url
         click.echo(f"BASE_URL={base}/api/")
         click.echo(f"ASYNC_URL={base}/apiPutFiles/")
+        if isinstance(server, TlsServer):
+            click.echo(f"CA_FILE={server.certfile}")
         if ftp_port is not None:
             try:
                 ftp_host, bound = sb.start_ftp(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,17 +13,20 @@ from typing import Any
 import click
 from rich.console import Console
 
+from dsobridge.logs import use_config_defaults
 from dsobridge.sync.config import (
     DEFAULT_CONFIG_NAME,
     FILE_KINDS,
+    SECRET_ENV,
     ConfigError,
     SyncConfig,
     load_config,
     render_template,
 )
-from dsobridge.sync.engine import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SyncOptions
+from dsobridge.sync.run import EXIT_CONFIG, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SyncOptions
 
 CONFIG_ENV = "DSOBRIDGE_CONFIG"
+log = logging.getLogger("dsobridge.sync")
 
 
 def _console() -> Console:
@@ -50,11 +55,18 @@ def json_option(f: Any) -> Any:
 
 
 def _load(config_path: Path) -> SyncConfig:
+    """The configuration, or each of its problems on stderr (``file:line: …``) and exit 2."""
     try:
-        return load_config(config_path)
+        config = load_config(config_path)
     except ConfigError as exc:
-        _err_console().print(f"configuration error: {exc}", markup=False)
-        sys.exit(EXIT_CONFIG)
+        problems = exc.problems
+    else:
+        use_config_defaults(config.logging.level, config.logging.format)
+        return config
+    err = _err_console()
+    for problem in problems:
+        err.print(problem, markup=False)
+    sys.exit(EXIT_CONFIG)
 
 
 def parse_history(value: str | None) -> int | None:
@@ -92,9 +104,9 @@ def parse_only(value: str | None) -> frozenset[str]:
 @click.option("--mydso-login", default="", help="My DSO Manager API login (not the password).")
 @click.option(
     "--secrets-file",
-    default="~/.config/dsobridge/secrets.toml",
-    show_default=True,
-    help="Owner-only file for the secrets; created empty (mode 600) if missing.",
+    default=None,
+    help="Also create this owner-only (mode 600) file for the secrets and name it in [secrets]. "
+    "Default: none, the secrets come from the environment.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 def init_command(
@@ -103,7 +115,7 @@ def init_command(
     dynaccount_url: str,
     mydso_url: str,
     mydso_login: str,
-    secrets_file: str,
+    secrets_file: str | None,
     force: bool,
 ) -> None:
     """Write a commented config file (dsobridge.toml). Secrets never go in it, nor on the command line."""
@@ -122,118 +134,61 @@ def init_command(
         encoding="utf-8",
     )
     console.print(f"wrote {path}", markup=False)
+    if secrets_file:
+        _create_secrets_file(path, secrets_file, console)
+    required = ("dynaccount_api_key", "dynaccount_api_secret", "mydso_password")
+    names = ", ".join(SECRET_ENV[name] for name in required)
+    where = "the environment or the secrets file" if secrets_file else "the environment"
+    console.print(f"secrets: {names} in {where}; then run `dsobridge check`", markup=False)
+
+
+def _create_secrets_file(config_path: Path, secrets_file: str, console: Console) -> None:
+    """An empty owner-only secrets file (kept if it exists), relative to the config file's folder."""
     secrets = Path(os.path.expanduser(secrets_file))
     if not secrets.is_absolute():
-        secrets = path.resolve().parent / secrets
-    if not secrets.exists():
-        secrets.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(secrets, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(
-                "# dsobridge secrets — readable by its owner only (chmod 600). Fill in and keep out of git.\n"
-                '# dynaccount_api_key = ""\n# dynaccount_api_secret = ""\n# mydso_password = ""\n'
-            )
-        console.print(
-            f"created {secrets} (mode 600): put the secrets there, or use the environment", markup=False
+        secrets = config_path.resolve().parent / secrets
+    if secrets.exists():
+        return
+    secrets.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(secrets, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(
+            "# dsobridge secrets — readable by its owner only (chmod 600). Fill in and keep out of git.\n"
+            '# dynaccount_api_key = ""\n# dynaccount_api_secret = ""\n# mydso_password = ""\n'
+            '# mydso_ftp_password = ""   # default: mydso_password\n# alert_urls = []\n'
         )
-    console.print(
-        "secrets: DSOBRIDGE_DYNACCOUNT_API_KEY, DSOBRIDGE_DYNACCOUNT_API_SECRET, DSOBRIDGE_MYDSO_PASSWORD "
-        "(environment) or the secrets file; then run `dsobridge check`",
-        markup=False,
-    )
+    console.print(f"created {secrets} (mode 600): put the secrets there or in the environment", markup=False)
 
 
 # -------------------------------------------------------------------------------------------------------- che
-def check_endpoints(
-    config: SyncConfig, *, dynaccount_transport: Any = None, mydso_transport: Any = None
-) -> list:
-    """``[(what, ok, detail)]`` for Dynaccount, My DSO Manager and the state store; nothing is changed."""
-    from dsobridge.dynaccount import AuthError, DynaccountError
-    from dsobridge.dynaccount import TransportError as DynTransportError
-    from dsobridge.mydso import AccessDenied, ImportRejected, MyDsoError
-    from dsobridge.mydso import TransportError as DsoTransportError
-    from dsobridge.sync.delivery import dynaccount_client, mydso_client
-    from dsobridge.sync.state import StateStore
-
-    checks: list[tuple[str, bool, str]] = []
-    dyn = config.dynaccount
-    try:
-        with dynaccount_client(dyn, transport=dynaccount_transport) as client:
-            rows = client.get("debtor", limit=(0, 1))
-        checks.append(
-            ("Dynaccount", True, f"{dyn.base_url} answered a signed {dyn.version} request ({len(rows)} row)")
-        )
-    except AuthError as exc:
-        payload = getattr(exc, "error", None)
-        if isinstance(payload, dict) and "hash" in payload:
-            detail = (
-                "the request signature was refused: API_SECRET is wrong (API_ID and API_KEY were accepted)"
-            )
-        else:
-            detail = "API_ID or API_KEY is unknown to Dynaccount"
-        checks.append(("Dynaccount", False, detail))
-    except DynTransportError:
-        checks.append(("Dynaccount", False, f"cannot reach {dyn.base_url} (network, DNS, TLS or timeout)"))
-    except DynaccountError as exc:
-        checks.append(("Dynaccount", False, f"unexpected answer: {type(exc).__name__}: {exc}"))
-
-    md = config.mydso
-    try:
-        with mydso_client(md, transport=mydso_transport) as dso:
-            # a header-only contacts file: authenticated, then refused as CSV_EMPTY; it imports nothing
-            dso.import_file("contacts", b'"client_code";"contact_lastname"\r\n')
-        checks.append(("My DSO Manager", True, "login accepted"))
-    except ImportRejected as exc:
-        if exc.error_code == "CSV_EMPTY":
-            checks.append(
-                (
-                    "My DSO Manager",
-                    True,
-                    f"{md.base_url}: login accepted (empty probe file refused as expected)",
-                )
-            )
-        else:
-            checks.append(("My DSO Manager", False, f"probe refused with {exc.error_code}"))
-    except AccessDenied:
-        checks.append(
-            ("My DSO Manager", False, f"ACCESS_DENIED: the login {md.login!r} or its password is wrong")
-        )
-    except DsoTransportError:
-        checks.append(("My DSO Manager", False, f"cannot reach {md.base_url} (network, DNS, TLS or timeout)"))
-    except MyDsoError as exc:
-        checks.append(("My DSO Manager", False, f"unexpected answer: {type(exc).__name__}: {exc}"))
-
-    try:
-        with StateStore(config.state_path) as state:
-            runs = state.runs(1)
-            held = state.db.execute("SELECT pid, host FROM lock").fetchone()
-        last = f"last run {runs[0].id} {runs[0].status}" if runs else "no run yet"
-        lock = f"; locked by pid {held[0]} on {held[1]}" if held else ""
-        checks.append(("state store", True, f"{config.state_path}: {last}{lock}"))
-    except Exception as exc:
-        checks.append(("state store", False, f"{config.state_path}: {type(exc).__name__}: {exc}"))
-    return checks
-
-
 @click.command("check")
 @config_option
 @json_option
 def check_command(config_path: Path, as_json: bool) -> None:
-    """Verify both ends (credentials, reachability, signature) and the state store."""
+    """Verify both ends (credentials, reachability, signature) and the state store.
+
+    Exit 0 when every check passed, 1 otherwise (2: configuration error). With --json: a list of
+    {"check", "ok", "detail", "kind", "action"} objects, for a monitoring probe.
+    """
+    from dsobridge.sync.check import check_endpoints
+
     config = _load(config_path)
     checks = check_endpoints(config)
     console = _console()
     if as_json:
-        console.print_json(data=[{"check": w, "ok": ok, "detail": d} for w, ok, d in checks])
+        console.print_json(data=[c.to_json() for c in checks])
     else:
-        for what, ok, detail in checks:
-            mark = "[green]OK[/green]  " if ok else "[red]FAIL[/red]"
+        for c in checks:
+            mark = "[green]OK[/green]  " if c.ok else "[red]FAIL[/red]"
             if console.is_terminal:
-                console.print(f"{mark} {what}: ", end="")
-                console.print(detail, markup=False)
+                console.print(f"{mark} {c.check}: ", end="")
+                console.print(c.detail, markup=False)
+                if c.action:
+                    console.print(f"      next step: {c.action}", markup=False)
             else:
-                console.print(f"{'OK' if ok else 'FAIL'} {what}: {detail}", markup=False)
-    sys.exit(EXIT_OK if all(ok for _, ok, _ in checks) else EXIT_FAILED)
+                step = f" — next step: {c.action}" if c.action else ""
+                console.print(f"{'OK' if c.ok else 'FAIL'} {c.check}: {c.detail}{step}", markup=False)
+    sys.exit(EXIT_OK if all(c.ok for c in checks) else EXIT_FAILED)
 
 
 # --------------------------------------------------------------------------------------------------------- sy
@@ -286,6 +241,8 @@ def _sync_options(
     allow_mismatch: bool,
     history: str | None,
     config: Any,
+    *,
+    plan: bool = False,
 ) -> SyncOptions:
     months = parse_history(history)
     return SyncOptions(
@@ -295,7 +252,31 @@ def _sync_options(
         force=force,
         allow_mismatch=allow_mismatch,
         history_months=config.history_months if months is None else months,
+        plan=plan,
     )
+
+
+def run_from_cli(config: SyncConfig, options: SyncOptions, *, progress: bool) -> Any:
+    """One run for a command: SIGTERM stops it like Ctrl-C (the run is marked ``interrupted``, its lock
+    released and its files deleted; exit 130 / 143); a state of another company exits 2."""
+    from dsobridge.commands._serving import stop_on_sigterm
+    from dsobridge.sync.runner import run_sync
+    from dsobridge.sync.state import StateMismatch
+
+    previous = stop_on_sigterm()
+    try:
+        if progress:
+            with RichProgress(_err_console()) as bar:
+                return run_sync(config, options, progress=bar)
+        return run_sync(config, options)
+    except StateMismatch as exc:
+        log.error("%s", exc)
+        sys.exit(EXIT_CONFIG)
+    except KeyboardInterrupt as exc:
+        log.error("interrupted: the run is marked interrupted, its lock released, its files deleted")
+        sys.exit(getattr(exc, "code", EXIT_INTERRUPTED))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command("sync")
@@ -304,7 +285,10 @@ def _sync_options(
 @click.option("--only", metavar="FILES", help="Comma-separated subset of clients,contacts,users,items.")
 @click.option("--history", metavar="N[m]", help="Also send items settled in the last N months (e.g. 6m).")
 @click.option("--dry-run", is_flag=True, help="Extract, map and check; send nothing, record no delivery.")
-@click.option("--force", is_flag=True, help="Override the STOCK guards (skipped clients, drop > max_drop).")
+@click.option(
+    "--plan", is_flag=True, help="Show what the run would add, update and clear (and why); send nothing."
+)
+@click.option("--force", is_flag=True, help="Override the guards (unexplained clearings, a source wipe).")
 @click.option("--allow-mismatch", is_flag=True, help="Deliver even if Σ open items ≠ debtor balance.")
 @json_option
 def sync_command(
@@ -313,25 +297,22 @@ def sync_command(
     only: str | None,
     history: str | None,
     dry_run: bool,
+    plan: bool,
     force: bool,
     allow_mismatch: bool,
     as_json: bool,
 ) -> None:
     """Extract receivables from Dynaccount and deliver them to My DSO Manager.
 
-    Exit codes: 0 success, 1 failed, 2 configuration error, 3 refused by a safety guard.
+    Exit codes: 0 success, 1 failed, 2 configuration error, 3 refused by a safety guard,
+    130 / 143 interrupted (Ctrl-C / SIGTERM).
     """
     from dsobridge.sync.report import print_result
-    from dsobridge.sync.runner import run_sync
 
     config = _load(config_path)
-    options = _sync_options(mode, only, dry_run, force, allow_mismatch, history, config)
+    options = _sync_options(mode, only, dry_run, force, allow_mismatch, history, config, plan=plan)
     console = _console()
-    if console.is_terminal and not as_json:
-        with RichProgress(_err_console()) as progress:
-            result = run_sync(config, options, progress=progress)
-    else:
-        result = run_sync(config, options)
+    result = run_from_cli(config, options, progress=console.is_terminal and not as_json)
     print_result(result, console, as_json=as_json)
     sys.exit(result.exit_code)
 
@@ -348,12 +329,11 @@ def export_command(
 ) -> None:
     """Write the files as they would be sent to DIRECTORY, without sending anything."""
     from dsobridge.sync.report import print_result
-    from dsobridge.sync.runner import run_sync
 
     config = _load(config_path)
     options = _sync_options(mode, only, True, True, True, history, config)
     options.export_dir = directory
-    result = run_sync(config, options)
+    result = run_from_cli(config, options, progress=False)
     console = _console()
     print_result(result, console, as_json=as_json)
     if not as_json:
@@ -370,10 +350,10 @@ def export_command(
 def history_command(config_path: Path, limit: int, as_json: bool) -> None:
     """Past runs, newest first."""
     from dsobridge.sync.report import print_runs
-    from dsobridge.sync.state import StateStore
+    from dsobridge.sync.state import SqliteStateStore
 
     config = _load(config_path)
-    with StateStore(config.state_path) as state:
+    with SqliteStateStore(config.state_path) as state:
         print_runs(state.runs(limit), _console(), as_json=as_json)
 
 
@@ -384,12 +364,45 @@ def history_command(config_path: Path, limit: int, as_json: bool) -> None:
 def show_command(run_id: int, config_path: Path, as_json: bool) -> None:
     """One run and its delivery reports."""
     from dsobridge.sync.report import print_run
-    from dsobridge.sync.state import StateStore
+    from dsobridge.sync.state import SqliteStateStore
 
     config = _load(config_path)
-    with StateStore(config.state_path) as state:
+    with SqliteStateStore(config.state_path) as state:
         run = state.run(run_id)
         if run is None:
             _err_console().print(f"no run {run_id} in {config.state_path}", markup=False)
             sys.exit(EXIT_FAILED)
         print_run(run, state.reports(run_id), _console(), as_json=as_json)
+
+
+@click.command("unlock")
+@config_option
+@click.option("--force", is_flag=True, help="Remove a lock of ANOTHER host (its process cannot be seen).")
+def unlock_command(config_path: Path, force: bool) -> None:
+    """Show who holds the run lock and remove it when that process is gone (never while it is alive)."""
+    from dsobridge.sync.state import SqliteStateStore, holder_alive
+    from dsobridge.sync.state.base import utcnow
+
+    config = _load(config_path)
+    console = _console()
+    with SqliteStateStore(config.state_path) as state:
+        holder = state.lock_holder()
+        if holder is None:
+            console.print(f"no run holds the lock of {config.state_path}", markup=False)
+            sys.exit(EXIT_OK)
+        age = holder.age_seconds(utcnow())
+        run = f"run {holder.run_id}" if holder.run_id else "no run started yet"
+        console.print(
+            f"lock held by pid {holder.pid} on {holder.host} for {age / 60:.0f} min ({run}, since "
+            f"{holder.acquired_at.isoformat(timespec='seconds')})",
+            markup=False,
+        )
+        alive = holder_alive(holder)
+        if alive or (alive is None and not force):
+            why = "is alive" if alive else "runs on another host: it cannot be seen from here (--force)"
+            log.error("not unlocked: pid %s on %s %s", holder.pid, holder.host, why)
+            sys.exit(EXIT_FAILED)
+        if not state.break_lock(holder):
+            log.error("not unlocked: the lock changed hands meanwhile")
+            sys.exit(EXIT_FAILED)
+    console.print("lock removed; the next run marks that run interrupted and starts afresh", markup=False)

@@ -1,4 +1,12 @@
-"""``DynaccountClient``: one pooled keep-alive httpx2 connection, signed requests, rows as plain dicts."""
+"""``DynaccountClient``: one pooled keep-alive httpx2 connection, signed requests, rows as plain dicts.
+
+Connections (docs/connections.md): the real server closes a connection idle for 5 s and after its 100th
+response (``Keep-Alive: timeout=5, max=100``). The pool drops a connection idle for ``IDLE_EXPIRY`` (4 s,
+below the server's 5 s, so a request is never written onto a connection the server is closing at that
+instant), checks an idle connection for a server-side close before reusing it (httpcore2's pool does), and
+honours ``Connection: close``. Reads are retried on any transport failure; a write is re-sent only when it
+provably never left (``TransportError.unsent``).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +23,7 @@ import httpx2
 from dsobridge.dynaccount import wire
 from dsobridge.dynaccount.errors import BadResponse, DynaccountError, TransportError, ValidationError
 from dsobridge.dynaccount.redact import install_url_log_filter, redact_path, redact_secrets
-from dsobridge.dynaccount.retry import RetryPolicy, call_with_retry
+from dsobridge.dynaccount.retry import UNKNOWN_OUTCOME, RetryPolicy, call_with_retry
 from dsobridge.dynaccount.signing import (
     HASH_FIELD,
     HASH_HEADER,
@@ -24,11 +32,13 @@ from dsobridge.dynaccount.signing import (
     sign_v5_body,
     url_without_scheme,
 )
+from dsobridge.retrylog import transport_cause
 from dsobridge.secret import Secret
 
 logger = logging.getLogger("dsobridge.dynaccount")
 
 FORM = "application/x-www-form-urlencoded"
+IDLE_EXPIRY = 4.0  # seconds: below the server's Keep-Alive timeout=5
 FileSpec = str | Path | tuple[str, bytes]
 T = TypeVar("T")
 
@@ -65,6 +75,7 @@ class DynaccountClient:
         timeout: float = 30.0,
         transport: httpx2.BaseTransport | None = None,
         retry: RetryPolicy = RetryPolicy(),
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if version not in wire.VERSIONS:
             raise ValueError(
@@ -83,6 +94,7 @@ class DynaccountClient:
         self.__secret_holder = Secret(api_secret)
         self.version = version
         self.retry = retry
+        self._sleep = sleep
         self.requests_sent = 0
         try:
             base = httpx2.URL(base_url)
@@ -104,7 +116,7 @@ class DynaccountClient:
         self._prefix = base.path.rstrip("/")
         self.base_url = f"{self._origin}{self._prefix}"
         install_url_log_filter()
-        limits = httpx2.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=60.0)
+        limits = httpx2.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=IDLE_EXPIRY)
         self._http = httpx2.Client(
             transport=transport,
             verify=base.scheme == "https",  # plain http (a sandbox): no certificate store to load
@@ -151,8 +163,11 @@ class DynaccountClient:
     ) -> list[dict[str, Any]]:
         """Rows of ``table`` (one row when ``id`` is given). Retried on transient failures."""
         query = wire.encode_get_query(select=select, where=where, order=order, limit=limit)
-        prepared = self._prepare("get", (wire.check_name("table", table), _row_id(id)), query=query)
-        return self._json(prepared, f"get {table}", idempotent=True)
+        return self._get(table, _row_id(id), query, f"get {table}")
+
+    def _get(self, table: str, row_id: str, query: str, operation: str) -> list[dict[str, Any]]:
+        prepared = self._prepare("get", (wire.check_name("table", table), row_id), query=query)
+        return self._json(prepared, operation, idempotent=True)
 
     def iter_rows(
         self,
@@ -171,18 +186,24 @@ class DynaccountClient:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         offset = 0
+        number = 1
         while True:
-            page = self.get(table, select=select, where=where, order=order or "id", limit=(offset, page_size))
+            query = wire.encode_get_query(
+                select=select, where=where, order=order or "id", limit=(offset, page_size)
+            )
+            page = self._get(table, "", query, f"get {table} page {number}")
             if len(page) > page_size:
                 raise BadResponse(
-                    f"Dynaccount answered get {table} with {len(page)} rows for a page of {page_size}",
+                    f"Dynaccount answered get {table} page {number} with {len(page)} rows for a page of "
+                    f"{page_size}",
                     status=200,
-                    operation=f"get {table}",
+                    operation=f"get {table} page {number}",
                 )
             yield from page
             if len(page) < page_size:
                 return
             offset += len(page)
+            number += 1
 
     def put(self, table: str, id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Create (``id`` 0) or update a row; returns the row as Dynaccount stored it. Never replayed."""
@@ -297,11 +318,16 @@ class DynaccountClient:
                 operation=operation,
             )
 
-    def _send(self, prepared: PreparedRequest, operation: str) -> httpx2.Response:
+    def _send(self, prepared: PreparedRequest, operation: str, *, idempotent: bool) -> httpx2.Response:
         """One HTTP exchange; httpx2 errors become ``TransportError`` without the URL."""
         content = None if prepared.method == "GET" else prepared.content
+        progress = _WriteProgress()
         request = self._http.build_request(
-            prepared.method, prepared.url, headers=prepared.headers, content=content
+            prepared.method,
+            prepared.url,
+            headers=prepared.headers,
+            content=content,
+            extensions={"trace": progress},
         )
         started = time.perf_counter()
         self.requests_sent += 1
@@ -315,16 +341,16 @@ class DynaccountClient:
             ) from None
         except httpx2.RequestError as exc:
             del request  # as above: error reporters that show frame locals must not see the URL
-            connect_failed = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
+            unsent = progress.head_failed or isinstance(exc, _BEFORE_SENDING)
+            cause = transport_cause(exc)
             detail = redact_secrets(str(exc) or type(exc).__name__, self.__key, self.__secret)
-            logger.warning(
-                "%s %s failed: %s: %s", prepared.method, prepared.log_path, type(exc).__name__, detail
-            )
+            outcome = "" if idempotent or unsent else f"; {UNKNOWN_OUTCOME}"
             raise TransportError(
-                f"Could not complete {operation} with Dynaccount at {self._host}: "
-                f"{type(exc).__name__}: {detail}",
+                f"Could not complete {operation} with Dynaccount at {self._host}: {cause} "
+                f"({type(exc).__name__}: {detail}){outcome}",
                 operation=operation,
-                connect_failed=connect_failed,
+                unsent=unsent,
+                cause=cause,
             ) from None
         logger.debug(
             "%s %s -> %d (%.1f ms)",
@@ -334,13 +360,6 @@ class DynaccountClient:
             (time.perf_counter() - started) * 1000,
         )
         return response
-
-    def _on_retry(self, operation: str) -> Any:
-        def log(exc: DynaccountError, wait: float | None) -> None:
-            extra = f" (Retry-After: waiting {wait:g} s)" if wait is not None else ""
-            logger.info("%s attempt failed with %s%s", operation, type(exc).__name__, extra)
-
-        return log
 
     def _scrubbed(self, exc: DynaccountError) -> DynaccountError:
         """Redact the key/secret should the server ever echo them (in the text and the kept payload)."""
@@ -374,7 +393,7 @@ class DynaccountClient:
         """Send, decode (errors scrubbed of secrets), and retry only what ``idempotent`` allows."""
 
         def once() -> T:
-            response = self._send(prepared, operation)
+            response = self._send(prepared, operation, idempotent=idempotent)
             try:
                 return decode(
                     response.status_code,
@@ -387,7 +406,32 @@ class DynaccountClient:
             except DynaccountError as exc:
                 raise self._scrubbed(exc) from None
 
-        return call_with_retry(self.retry, once, idempotent=idempotent, on_retry=self._on_retry(operation))
+        return call_with_retry(
+            self.retry, once, idempotent=idempotent, operation=operation, sleep=self._sleep
+        )
+
+
+#: httpx2 errors raised before a request is handed to a connection: nothing of it was written.
+_BEFORE_SENDING = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+
+
+class _WriteProgress:
+    """httpcore2's ``trace`` events for one request: did writing its head fail?
+
+    The head (request line and headers, a few hundred bytes) is the first write on a connection whose send
+    buffer is empty (new, or idle between requests), so the kernel takes all of it or none: when that write
+    fails, no byte of the request left this machine. The pool's idle check misses a connection the server
+    resets in the instant before the write; this is how such a request is still known to be unsent.
+    """
+
+    __slots__ = ("head_failed",)
+
+    def __init__(self) -> None:
+        self.head_failed = False
+
+    def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        if event == "http11.send_request_headers.failed":
+            self.head_failed = True
 
 
 def _row_id(id: int | str) -> str:

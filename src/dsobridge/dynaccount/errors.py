@@ -32,12 +32,27 @@ class DynaccountError(Exception):
 class TransportError(DynaccountError):
     """No usable HTTP exchange: connect failure, timeout, connection dropped mid-response.
 
-    ``connect_failed`` is true when the request provably never left this machine (a write may be re-sent).
+    ``unsent`` is true when the request provably never left this machine (a write may then be re-sent): the
+    connection could not be made, or writing the request's first bytes failed. ``cause`` says what happened in
+    the words of the log lines (``connection refused``, ``timeout``, ``connection closed`` …).
     """
 
-    def __init__(self, message: str, *, operation: str | None = None, connect_failed: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        unsent: bool = False,
+        cause: str = "transport error",
+    ) -> None:
         super().__init__(message, operation=operation)
-        self.connect_failed = connect_failed
+        self.unsent = unsent
+        self.cause = cause
+
+    @property
+    def connect_failed(self) -> bool:
+        """The former name of ``unsent``."""
+        return self.unsent
 
 
 class AuthError(DynaccountError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dsobridge.mydso.check import check_file, parse_amount, parse_date
 from dsobridge.mydso.client import DEFAULT_BASE_URL, MyDsoClient
-from dsobridge.mydso.csvfile import CsvOptions, file_name, iter_csv, transliterate, write_csv
+from dsobridge.mydso.csvfile import CsvLayout, CsvOptions, file_name, iter_csv, transliterate, write_csv
 from dsobridge.mydso.errors import (
     AccessDenied,
     BadResponse,
@@ -33,6 +33,7 @@ __all__ = [
     "BadResponse",
     "Client",
     "Contact",
+    "CsvLayout",
     "CsvOptions",
     "FileKind",
     "FtpDrop",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,11 +27,17 @@ from dsobridge.mydso.errors import (
 )
 from dsobridge.mydso.report import ImportReport, parse_report
 from dsobridge.mydso.rows import kind_of
+from dsobridge.retrylog import give_up_line, retry_line, status_cause, transport_cause
 
-__all__ = ["DEFAULT_BASE_URL", "MyDsoClient", "check_report", "import_options"]
+__all__ = ["DEFAULT_BASE_URL", "IDLE_EXPIRY", "MyDsoClient", "check_report", "import_options"]
 
 DEFAULT_BASE_URL = "https://account.mydsomanager.com/api/"
+#: Seconds an idle connection is kept. My DSO Manager's own limit is not public; 5 s is the shortest common
+#: server default (Apache's, and the Dynaccount server's), so the client lets go at 4 s, before any of them.
+IDLE_EXPIRY = 4.0
+_LIMITS = httpx2.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=IDLE_EXPIRY)
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
+logger = logging.getLogger("dsobridge.mydso")
 
 
 def import_options(
@@ -79,7 +86,8 @@ class MyDsoClient:
     """Deliver files to My DSO Manager over HTTP: one pooled keep-alive connection, HTTP Basic auth.
 
     ``max_attempts`` bounds the tries of a retryable upload (STOCK items, clients) and of each poll;
-    ``max_retry_wait`` caps any single wait, including a server's ``Retry-After``.
+    ``max_retry_wait`` caps any single wait, including a server's ``Retry-After``. An idle connection is
+    dropped after ``IDLE_EXPIRY`` (4 s), before a server with the common 5 s keep-alive timeout closes it.
     """
 
     def __init__(
@@ -108,7 +116,7 @@ class MyDsoClient:
             timeout=timeout,
             transport=transport,
             verify=httpx2.URL(base_url).scheme == "https",  # plain http (a sandbox): no certificate store
-            limits=httpx2.Limits(max_connections=1, max_keepalive_connections=1),
+            limits=_LIMITS,
             headers={"User-Agent": "dsobridge-mydso", "Accept": "application/json"},
         )
 
@@ -138,7 +146,8 @@ class MyDsoClient:
         kind = kind_of(kind)
         body = make_body(kind, data, encoding, options)
         params = import_options(kind, body.encoding, stock, replace_users_association)
-        return self._post(base + kind, params, body, retryable_kind(kind, stock))
+        operation = f"{'submit' if base == self.async_url else 'import'} {kind} file"
+        return self._post(base + kind, params, body, operation, _not_resent(kind, stock, body.replayable))
 
     # --- synchronous import ------------------------------------------------------------------------------
 
@@ -195,7 +204,7 @@ class MyDsoClient:
         delay = 0.2
         url = self.async_url + str(job_id)
         while True:
-            response = self._send_with_retries(lambda: self._http.get(url), retry=True)
+            response = self._send_with_retries(lambda: self._http.get(url), operation=f"poll job {job_id}")
             obj = self._json(response)
             if response.status_code == 401:
                 raise AccessDenied("access denied (HTTP 401)")
@@ -246,15 +255,25 @@ class MyDsoClient:
 
     # --- plumbing ----------------------------------------------------------------------------------------
 
-    def _post(self, url: str, params: dict[str, str], body: Body, retryable: bool) -> httpx2.Response:
+    def _post(
+        self, url: str, params: dict[str, str], body: Body, operation: str, not_resent: str
+    ) -> httpx2.Response:
         headers = {"Content-Type": f"text/csv; charset={body.encoding}"}
         return self._send_with_retries(
             lambda: self._http.post(url, params=params, content=body.open(), headers=headers),
-            retry=retryable and body.replayable,
+            operation=operation,
+            not_resent=not_resent,
         )
 
-    def _send_with_retries(self, send: Callable[[], httpx2.Response], *, retry: bool) -> httpx2.Response:
-        attempts = self.max_attempts if retry else 1
+    def _send_with_retries(
+        self, send: Callable[[], httpx2.Response], *, operation: str, not_resent: str = ""
+    ) -> httpx2.Response:
+        """Send, retrying transient failures unless ``not_resent`` says why this request must go only once.
+
+        Each retry is one WARNING line and a transient failure that ends the call one ERROR line on
+        ``dsobridge.mydso`` (``dsobridge.retrylog``); answers that are reports (even refusals) are returned.
+        """
+        attempts = 1 if not_resent else self.max_attempts
         backoff = 1.0
         for attempt in range(1, attempts + 1):
             last = attempt == attempts
@@ -262,27 +281,32 @@ class MyDsoClient:
                 response = send()
             except RowError:
                 raise
-            except httpx2.TimeoutException as exc:
-                if last:
-                    raise TransportError(
-                        f"timeout talking to My DSO Manager ({type(exc).__name__})"
-                    ) from None
-                wait = backoff
             except httpx2.HTTPError as exc:
+                cause = transport_cause(exc)
                 if last:
+                    logger.error(give_up_line(operation, cause, attempt, attempts, not_resent))
+                    if isinstance(exc, httpx2.TimeoutException):
+                        raise TransportError(
+                            f"timeout talking to My DSO Manager ({type(exc).__name__})"
+                        ) from None
                     raise TransportError(f"cannot reach My DSO Manager ({type(exc).__name__})") from None
                 wait = backoff
             except MyDsoError:
                 raise
             else:
                 status = response.status_code
+                retry_after = _retry_after(response)
+                cause = status_cause(status, retry_after)
                 if status not in _RETRY_STATUSES or last:
                     if (status in _RETRY_STATUSES or status >= 500) and not _looks_like_report(response):
+                        why = not_resent if status in _RETRY_STATUSES else f"HTTP {status} is not retried"
+                        logger.error(give_up_line(operation, cause, attempt, attempts, why))
                         raise TransportError(f"My DSO Manager answered HTTP {status}")
                     return response
-                wait = _retry_after(response)
-                wait = backoff if wait is None else wait
-            self._sleep(min(wait, self.max_retry_wait))
+                wait = backoff if retry_after is None else retry_after
+            wait = min(wait, self.max_retry_wait)
+            logger.warning(retry_line(operation, cause, attempt + 1, attempts, wait))
+            self._sleep(wait)
             backoff *= 2
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -306,6 +330,15 @@ class MyDsoClient:
             return parse_report(response.content)
         except BadResponse as exc:
             raise BadResponse(f"HTTP {response.status_code}: {exc}") from None
+
+
+def _not_resent(kind: str, stock: bool | None, replayable: bool) -> str:
+    """Why an upload goes only once ("" when it may be re-sent): only idempotent, replayable files are."""
+    if not retryable_kind(kind, stock):
+        return "not re-sent: importing this file twice is not safe, the outcome is unknown"
+    if not replayable:
+        return "not re-sent: its rows were streamed once and cannot be sent again"
+    return ""
 
 
 def _looks_like_report(response: httpx2.Response) -> bool:

@@ -10,6 +10,7 @@ import contextlib
 import ftplib
 import io
 import json
+import logging
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -24,8 +25,12 @@ from dsobridge.mydso.csvfile import CsvOptions, file_name
 from dsobridge.mydso.errors import AccessDenied, BadResponse, ImportTimeout, MyDsoError, TransportError
 from dsobridge.mydso.report import ImportReport
 from dsobridge.mydso.rows import kind_of
+from dsobridge.retrylog import give_up_line, transport_cause
 
 __all__ = ["FtpDrop"]
+
+logger = logging.getLogger("dsobridge.mydso")
+_NOT_RETRIED = "FTP deliveries are not retried automatically"
 
 
 class _ChunkReader(io.RawIOBase):
@@ -115,6 +120,7 @@ class FtpDrop:
             raise
         except (*ftplib.all_errors,) as exc:
             _quit(ftp)
+            logger.error(give_up_line(f"FTP connection to {where}", _cause(exc), 1, 1, _NOT_RETRIED))
             raise TransportError(f"FTP connection to {where} failed: {_reason(exc)}") from None
         return ftp
 
@@ -163,6 +169,7 @@ class FtpDrop:
             ftp.rename(temp, name)
             raw = self._wait_report(ftp, report_name, report_timeout)
         except (*ftplib.all_errors,) as exc:
+            logger.error(give_up_line(f"FTP delivery of {name}", _cause(exc), 1, 1, _NOT_RETRIED))
             raise TransportError(f"FTP delivery of {name} failed: {_reason(exc)}") from None
         finally:
             _quit(ftp)
@@ -188,6 +195,13 @@ class FtpDrop:
                 raise ImportTimeout(f"no {report_name} after {timeout:g} s")
             self._sleep(min(delay, remaining))
             delay = min(delay * 2, 2.0)
+
+
+def _cause(exc: BaseException) -> str:
+    """The cause in the words of the log lines; an FTP refusal by its reply code (``FTP reply 550``)."""
+    if isinstance(exc, ftplib.Error):
+        return f"FTP reply {str(exc)[:3]}"
+    return transport_cause(exc)
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,108 +1,90 @@
-"""The real ends of a sync: the Dynaccount client as row source, the My DSO Manager client as sink."""
+"""The real ends of a sync: the Dynaccount client as row source, My DSO Manager as sink (HTTP, the
+asynchronous ``/apiPutFiles/`` path, or the FTP/FTPS drop), built from a configuration."""
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+import ssl
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import httpx2
 
 from dsobridge.dynaccount import DynaccountClient, RetryPolicy
 from dsobridge.mydso import MyDsoClient
-from dsobridge.mydso.csvfile import CsvOptions, write_csv
+from dsobridge.mydso.csvfile import CsvOptions
+from dsobridge.mydso.ftp import FtpDrop
 from dsobridge.sync.config import DynaccountConfig, FormatConfig, MyDsoConfig, SyncConfig
-
-
-class PreparedFile:
-    """A file being written to a temporary path by the sink's render thread."""
-
-    def __init__(self, future: Future[Path], directory: Path) -> None:
-        self.future = future
-        self.directory = directory
-
-    def path(self) -> Path:
-        return self.future.result()
-
-    def close(self) -> None:
-        self.future.cancel()
-        with contextlib.suppress(Exception):
-            self.future.result()
-        shutil.rmtree(self.directory, ignore_errors=True)
+from dsobridge.sync.deliver import OutgoingFile
+from dsobridge.sync.state import Identity
 
 
 class MyDsoSink:
-    """Delivers spooled rows through ``dsobridge.mydso.MyDsoClient`` (synchronous or ``/apiPutFiles/``).
+    """Delivers a run's files through ``MyDsoClient``: the synchronous import or ``/apiPutFiles/``."""
 
-    ``prepare`` renders the files of a run, in order, in one background thread, each to a temporary CSV file:
-    the next file is written while My DSO Manager imports the current one, and a file can be re-sent as is.
-    """
-
-    def __init__(self, client: Any, fmt: FormatConfig | None = None, *, channel: str = "http") -> None:
+    def __init__(self, client: Any, *, asynchronous: bool = False, report_timeout: float = 600.0) -> None:
         self.client = client
-        self.format = fmt or FormatConfig()
-        self.channel = channel
-        self._renderer: ThreadPoolExecutor | None = None
+        self.asynchronous = asynchronous
+        self.report_timeout = report_timeout
 
-    def prepare(self, kind: str, rows: Iterable[dict[str, Any]], *, columns: tuple[str, ...]) -> PreparedFile:
-        if self._renderer is None:
-            self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsobridge-render")
-        directory = Path(tempfile.mkdtemp(prefix="dsobridge-"))
-        target = directory / f"{kind}.csv"
-        options = self.options(columns)
+    def deliver(self, file: OutgoingFile) -> Any:
+        options = {
+            "encoding": file.encoding,
+            "stock": file.stock if file.kind == "items" else None,
+            "replace_users_association": file.replace_users if file.kind == "users" else None,
+        }
+        if self.asynchronous:
+            return self.client.import_file_async(file.kind, file.path, timeout=self.report_timeout, **options)
+        return self.client.import_file(file.kind, file.path, **options)
 
-        def render() -> Path:
-            write_csv(kind, rows, target, options)
-            return target
 
-        return PreparedFile(self._renderer.submit(render), directory)
+class FtpSink:
+    """Delivers a run's files through the FTP/FTPS drop; a file counts as accepted only when its report file
+    says so (the state advances on nothing less)."""
 
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.shutdown(wait=True, cancel_futures=True)
-            self._renderer = None
+    def __init__(self, drop: FtpDrop, *, report_timeout: float = 600.0) -> None:
+        self.drop = drop
+        self.report_timeout = report_timeout
 
-    def options(self, columns: tuple[str, ...]) -> Any:
+    def deliver(self, file: OutgoingFile) -> Any:
+        return self.drop.deliver(
+            file.kind,
+            file.path,
+            stock=file.stock if file.kind == "items" else None,
+            encoding=file.encoding,
+            report_timeout=self.report_timeout,
+        )
+
+
+def csv_options(fmt: FormatConfig) -> Any:
+    """``(kind, columns) → CsvOptions`` for the configured format."""
+
+    def options(kind: str, columns: tuple[str, ...]) -> CsvOptions:
         return CsvOptions(
-            encoding=self.format.encoding,
-            decimal_style=self.format.decimal_style,  # type: ignore[arg-type]
-            transliterate=self.format.transliterate,
-            neutralise_formulas=self.format.neutralise_formulas,
+            encoding=fmt.encoding,
+            decimal_style=fmt.decimal_style,  # type: ignore[arg-type]
+            transliterate=fmt.transliterate,
+            neutralise_formulas=fmt.neutralise_formulas,
+            check_duplicates=False,  # keys are unique by construction (one row per key per file)
             columns=columns,
         )
 
-    def deliver(
-        self,
-        kind: str,
-        rows: Iterable[dict[str, Any]],
-        *,
-        columns: tuple[str, ...],
-        stock: bool | None = None,
-        replace_users_association: bool | None = None,
-    ) -> Any:
-        send = self.client.import_file_async if self.channel == "async" else self.client.import_file
-        stock = stock if kind == "items" else None
-        replace = replace_users_association if kind == "users" else None
-        if isinstance(rows, PreparedFile):
-            return send(
-                kind,
-                rows.path(),
-                encoding=self.format.encoding,
-                stock=stock,
-                replace_users_association=replace,
-            )
-        return send(kind, rows, stock=stock, replace_users_association=replace, options=self.options(columns))
+    return options
 
 
 def mydso_api_url(base_url: str) -> str:
     """``https://account.mydsomanager.com`` → ``https://account.mydsomanager.com/api/`` (kept if given)."""
     base = base_url.rstrip("/")
     return base + "/" if base.endswith("/api") else base + "/api/"
+
+
+def identity_of(config: SyncConfig) -> Identity:
+    """Whose state a configuration's runs keep: the accounting and the account it delivers to."""
+    return Identity(
+        dynaccount_api_id=config.dynaccount.api_id,
+        dynaccount_url=config.dynaccount.base_url.rstrip("/"),
+        mydso_login=config.mydso.login,
+        mydso_url=config.mydso.base_url.rstrip("/"),
+    )
 
 
 def dynaccount_client(
@@ -132,10 +114,24 @@ def mydso_client(md: MyDsoConfig, *, transport: httpx2.BaseTransport | None = No
     )
 
 
-class Endpoints:
-    """Open both clients from a config: ``with Endpoints(config) as ends: ends.source, ends.sink``.
+def ftp_drop(md: MyDsoConfig) -> FtpDrop:
+    """The FTP/FTPS drop a configuration describes."""
+    context = ssl.create_default_context(cafile=str(md.ftp_cafile)) if md.ftp_tls and md.ftp_cafile else None
+    return FtpDrop(
+        md.ftp_host,
+        md.ftp_port,
+        md.ftp_login,
+        md.ftp_password.reveal(),
+        tls=md.ftp_tls,
+        timeout=md.timeout,
+        ssl_context=context,
+    )
 
-    ``dynaccount_transport`` / ``mydso_transport`` let tests and the demo plug in-process transports.
+
+class Endpoints:
+    """Open both ends from a config: ``with Endpoints(config) as ends: ends.source, ends.sink``.
+
+    ``dynaccount_transport`` / ``mydso_transport`` let tests, the demo and the fleet plug transports in.
     """
 
     def __init__(
@@ -151,16 +147,20 @@ class Endpoints:
         self._stack = ExitStack()
         self.source: Any = None
         self.mydso: Any = None
-        self.sink: MyDsoSink | None = None
+        self.sink: Any = None
 
     def __enter__(self) -> Endpoints:
-        # the clients are imported with this module, not here: a run does not pay for imports
-        dyn = self.config.dynaccount
-        self.source = self._stack.enter_context(dynaccount_client(dyn, transport=self._dyn_transport))
+        self.source = self._stack.enter_context(
+            dynaccount_client(self.config.dynaccount, transport=self._dyn_transport)
+        )
         md = self.config.mydso
-        self.mydso = self._stack.enter_context(mydso_client(md, transport=self._mydso_transport))
-        self.sink = MyDsoSink(self.mydso, self.config.format, channel=md.channel)
-        self._stack.callback(self.sink.close)
+        if md.delivery == "ftp":
+            self.sink = FtpSink(ftp_drop(md), report_timeout=md.report_timeout)
+        else:
+            self.mydso = self._stack.enter_context(mydso_client(md, transport=self._mydso_transport))
+            self.sink = MyDsoSink(
+                self.mydso, asynchronous=md.delivery == "async", report_timeout=md.report_timeout
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:

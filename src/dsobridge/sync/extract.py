@@ -13,7 +13,9 @@ from datetime import date
 from typing import Any, Protocol
 
 from dsobridge.dynaccount.errors import ValidationError
+from dsobridge.logs import contextual
 from dsobridge.sync.openitems import OpenItem, money, order_text, to_date
+from dsobridge.sync.scope import FULL, Scope
 
 Row = Mapping[str, Any]
 
@@ -39,6 +41,7 @@ class ExtractionError(Exception):
         # the cause's text may hold a URL (and so the API key): keep only its type
         super().__init__(f"reading {table!r} failed: {type(cause).__name__}")
         self.table = table
+        self.cause = cause  # the client's own error (its text is scrubbed): dsobridge.explain reads it
         self.cause_type = type(cause).__name__
 
 
@@ -58,15 +61,18 @@ class Extractor:
         page_size: int = 1000,
         prefetch: bool = True,
         fields: Mapping[str, Sequence[str]] | None = None,
+        scope: Scope = FULL,
     ) -> None:
         self.source = source
         self.page_size = page_size
         self.prefetch = prefetch
         self.fields = {table: list(names) for table, names in (fields or {}).items() if names}
+        self.scope = scope
         self.whole_tables: set[str] = set()
         self.rows_read: dict[str, int] = {}
+        self.newest: dict[str, int] = {}  # the newest booked document number a probe saw, per table
 
-    def _stream(
+    def stream(
         self,
         table: str,
         *,
@@ -75,6 +81,8 @@ class Extractor:
         prefetch: bool = True,
         page_size: int | None = None,
     ) -> Iterator[Row]:
+        """One table's rows (``where`` equality filters, ``order``), page by page, a page ahead in a thread
+        (``prefetch``); a page that fails raises :class:`ExtractionError` after the rows before it."""
         count = 0
         select = None if table in self.whole_tables else self.fields.get(table)
         try:
@@ -99,31 +107,74 @@ class Extractor:
         finally:
             self.rows_read[table] = self.rows_read.get(table, 0) + count
 
+    def _scoped(self, table: str, where: dict[str, Any] | None = None) -> Iterator[Row]:
+        """The whole table (a full run), or its rows of each debtor in scope (``module_id_=N``, one read per
+        debtor: a targeted delta touches a few)."""
+        if self.scope.debtors is None:
+            yield from self.stream(table, where=where)
+            return
+        for debtor in sorted(self.scope.debtors):
+            yield from self.stream(table, where={**(where or {}), "module_id_": debtor}, prefetch=False)
+
     def debtors(self) -> Iterator[Row]:
-        return self._stream("debtor")
+        return self._scoped("debtor")
 
     def contacts(self) -> Iterator[Row]:
         """Contact cards (``contact``): linked to a debtor by ``module_id`` / ``module_id_``."""
-        return self._stream("contact")
+        return self._scoped("contact")
 
-    def contact_persons(self) -> Iterator[Row]:
-        """The persons of the contact cards (``contact_user``: name, position, phone, email)."""
-        return self._stream("contact_user")
+    def contact_persons(self, cards: Sequence[int] | None = None) -> Iterator[Row]:
+        """The persons of the contact cards (``contact_user``: name, position, phone, email): all of them, or
+        those of the given cards (``contact_id=N``)."""
+        if cards is None or self.scope.debtors is None:
+            yield from self.stream("contact_user")
+            return
+        for card in cards:
+            yield from self.stream("contact_user", where={"contact_id": card}, prefetch=False)
 
     def open_invoices(self) -> Iterator[Row]:
-        return self._stream("debtor_invoice", where={"is_booked": "YES", "is_matched": "NO"})
+        return self._scoped("debtor_invoice", {"is_booked": "YES", "is_matched": "NO"})
 
     def open_creditnotes(self) -> Iterator[Row]:
-        return self._stream("debtor_creditnote", where={"is_booked": "YES", "is_matched": "NO"})
+        return self._scoped("debtor_creditnote", {"is_booked": "YES", "is_matched": "NO"})
 
     def open_payments(self) -> Iterator[Row]:
-        return self._stream("debtor_accounting_module", where={"type": "PAYMENT", "is_matched": "NO"})
+        return self._scoped("debtor_accounting_module", {"type": "PAYMENT", "is_matched": "NO"})
 
     def open_matches(self) -> Iterator[Row]:
-        return self._stream("debtor_invoice_match", where={"is_matched": "NO"})
+        return self._scoped("debtor_invoice_match", {"is_matched": "NO"})
+
+    def debtor_matches(self) -> Iterator[Row]:
+        """Every match (open or not) of the debtors in scope: a targeted run's evidence for clearings."""
+        return self._scoped("debtor_invoice_match")
 
     def all_matches(self) -> Iterator[Row]:
-        return self._stream("debtor_invoice_match")
+        return self.stream("debtor_invoice_match")
+
+    def newest_id(self, table: str) -> int:
+        """The highest row id of a table (one row, ``order=id desc``); 0 when it is empty."""
+        head = self.stream(table, order="id desc", prefetch=False, page_size=1)
+        try:
+            row = next(head, None)
+        finally:
+            head.close()  # type: ignore[attr-defined]
+        return int(row.get("id") or 0) if row else 0
+
+    def matches_since(self, mark: int) -> Iterator[Row]:
+        """The matches with a row id above ``mark`` — those booked since the run that recorded it — newest
+        first (``order=id desc``), stopping at the mark: a few pages a day."""
+        rows = self.stream("debtor_invoice_match", order="id desc", prefetch=False)
+        try:
+            for row in rows:
+                if int(row.get("id") or 0) <= mark:
+                    return
+                yield row
+        finally:
+            rows.close()  # type: ignore[attr-defined]
+
+    def find(self, table: str, where: dict[str, Any]) -> list[Row]:
+        """A lookup by a key (``invoice_id_=N``, ``id=N``, ``module_id_=N``, …): every row that matches."""
+        return list(self.stream(table, where=where, prefetch=False, page_size=100))
 
     def settled_items(self, since: date) -> Iterator[OpenItem]:
         """Invoices and credit notes settled on or after ``since``, with their payment date (history).
@@ -132,21 +183,21 @@ class Extractor:
         ordered by ``invoice_id_``; then ``debtor_creditnote`` likewise beside the credit-note matches
         ordered by ``creditnote_id_``. Memory holds one document's matches at a time.
         """
-        invoices = self._stream(
+        invoices = self.stream(
             "debtor_invoice",
             where={"is_booked": "YES", "is_matched": "YES"},
             order="invoice_id_",
             prefetch=False,
         )
-        matches = self._stream("debtor_invoice_match", order="invoice_id_", prefetch=False)
+        matches = self.stream("debtor_invoice_match", order="invoice_id_", prefetch=False)
         yield from _merge(invoices, matches, "invoice_id_", "INVOICE", since)
-        notes = self._stream(
+        notes = self.stream(
             "debtor_creditnote",
             where={"is_booked": "YES", "is_matched": "YES"},
             order="invoice_id_",
             prefetch=False,
         )
-        note_matches = self._stream(
+        note_matches = self.stream(
             "debtor_invoice_match", where={"is_creditnote": "YES"}, order="creditnote_id_", prefetch=False
         )
         yield from _merge(notes, note_matches, "creditnote_id_", "CREDITNOTE", since)
@@ -172,14 +223,15 @@ class Extractor:
             raise ValueError(f"not a document table: {table!r}")
         where = {"is_booked": "YES"}
         if probe:
-            head = self._stream(table, where=where, order="invoice_id_ desc", prefetch=False, page_size=1)
+            head = self.stream(table, where=where, order="invoice_id_ desc", prefetch=False, page_size=1)
             try:
                 newest = next(head, None)
             finally:
                 head.close()  # type: ignore[attr-defined]
-            if newest is None or int(newest.get("invoice_id_") or 0) <= mark:
+            self.newest[table] = int(newest.get("invoice_id_") or 0) if newest else 0
+            if newest is None or self.newest[table] <= mark:
                 return
-        docs = self._stream(table, where=where, order="invoice_id_ desc", prefetch=False, page_size=page_size)
+        docs = self.stream(table, where=where, order="invoice_id_ desc", prefetch=False, page_size=page_size)
         matches: Iterator[Row] | None = None
         pending: Row | None = None
         try:
@@ -191,7 +243,7 @@ class Extractor:
                     yield doc, None
                     continue
                 if matches is None:
-                    matches = self._stream(
+                    matches = self.stream(
                         "debtor_invoice_match",
                         where=match_where,
                         order=f"{match_key} desc",
@@ -285,7 +337,7 @@ def _prefetched(rows: Iterator[Row], *, depth: int = 2) -> Iterator[Row]:
             if close is not None:
                 close()
 
-    thread = threading.Thread(target=produce, name="dsobridge-prefetch", daemon=True)
+    thread = threading.Thread(target=contextual(produce), name="dsobridge-prefetch", daemon=True)
     thread.start()
     try:
         while True:

@@ -75,8 +75,18 @@ PAYMENT_FIELDS = (
     "currency_name",
     "currency_amount",
 )
-# MatchSums.of, payment dates (engine._payment_dates) and the history merge
-MATCH_FIELDS = ("invoice_id_", "creditnote_id_", "payment_id", "is_creditnote", "amount", "time")
+# MatchSums.of, the evidence for clearings (dsobridge.sync.clearing: ids above the mark, sums, dates; a
+# targeted run filters the open ones itself) and the history merge
+MATCH_FIELDS = (
+    "id",
+    "invoice_id_",
+    "creditnote_id_",
+    "payment_id",
+    "is_creditnote",
+    "is_matched",
+    "amount",
+    "time",
+)
 
 ITEM_TABLES = ("debtor_invoice", "debtor_creditnote", "debtor_accounting_module")
 

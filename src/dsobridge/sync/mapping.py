@@ -7,8 +7,8 @@ excluded debtor groups / numbers, zero-balance filter, collection-contact choice
 
 from __future__ import annotations
 
-import hashlib
 import string
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +17,7 @@ from typing import Any
 
 from dsobridge.sync.config import MappingConfig, UserMapping
 from dsobridge.sync.openitems import OpenItem, money
+from dsobridge.sync.state import ItemState
 
 Row = dict[str, Any]
 
@@ -62,6 +63,21 @@ ITEM_COLUMNS = (
     "item_order_number",
     "item_unique_key",
 )
+# a settlement (an item that left the open set) is sent with the required columns only: the columns it does
+# not carry (overrides, order number, amount excl. VAT) stay as they are at My DSO Manager
+SETTLEMENT_COLUMNS = (
+    "client_code",
+    "item_number",
+    "item_type",
+    "item_date_issue",
+    "item_date_due",
+    "item_amount_initial_inc_tax",
+    "item_amount_remaining_inc_tax",
+    "item_currency",
+    "item_date_payment",
+    "item_erp_type",
+    "item_unique_key",
+)
 _DATE_COLUMNS = frozenset({"item_date_issue", "item_date_due", "item_date_payment"})
 
 
@@ -74,7 +90,11 @@ class DebtorInfo:
     group: str
     currency: str
     balance: Decimal
-    excluded: bool
+    exclusion: str = ""  # why the [filters] leave this debtor out ("" = included)
+
+    @property
+    def excluded(self) -> bool:
+        return bool(self.exclusion)
 
 
 class _Blank(dict):
@@ -95,12 +115,6 @@ def _text(value: Any) -> str | None:
     return str(value).strip() or None
 
 
-def row_hash(row: Mapping[str, Any]) -> str:
-    """A content hash of a mapped row, stable across runs (key order and value types normalised)."""
-    canon = "\x1f".join(f"{k}={'' if v is None else v}" for k, v in sorted(row.items()))
-    return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:32]
-
-
 class Mapper:
     """Maps debtors, contacts, users and items according to a ``MappingConfig``."""
 
@@ -112,6 +126,7 @@ class Mapper:
 
     # --- columns ------------------------------------------------------------------------------------------
     def columns(self, kind: str) -> tuple[str, ...]:
+        """The header of a file kind: the base columns, then the configured overrides."""
         base = {"clients": CLIENT_COLUMNS, "contacts": CONTACT_COLUMNS, "users": USER_COLUMNS}.get(
             kind, ITEM_COLUMNS
         )
@@ -123,24 +138,30 @@ class Mapper:
     # --- clients ------------------------------------------------------------------------------------------
     def client_code(self, number: Any) -> str:
         text = str(number).strip()
-        return self.config.client_code_format.format(number=int(text)) if text.isdigit() else text
+        if not text.isdigit():
+            return text
+        code = self.config.client_code_format.format(number=int(text))
+        return text if code == text else code  # one string, not two, per debtor kept in memory
 
     def debtor_info(self, debtor: Mapping[str, Any]) -> DebtorInfo:
         number = str(debtor.get("module_id_"))
         group = str(debtor.get("module_group_name") or "")
         balance = money(debtor.get("balance"))
-        excluded = (
-            number in self._excluded_debtors
-            or group.casefold() in self._excluded_groups
-            or (self.config.exclude_zero_balance and balance == 0)
-        )
+        if number in self._excluded_debtors:
+            exclusion = "its number is in [filters] exclude_debtors"
+        elif group.casefold() in self._excluded_groups:
+            exclusion = f"its group {group!r} is in [filters] exclude_groups"
+        elif self.config.exclude_zero_balance and balance == 0:
+            exclusion = "its balance is 0 ([filters] exclude_zero_balance)"
+        else:
+            exclusion = ""
         return DebtorInfo(
             number=number,
             client_code=self.client_code(number),
-            group=group,
-            currency=str(debtor.get("ref_currency_name") or "DKK"),
+            group=sys.intern(group),  # a few distinct values, a hundred thousand debtors
+            currency=sys.intern(str(debtor.get("ref_currency_name") or "DKK")),
             balance=balance,
-            excluded=excluded,
+            exclusion=exclusion,
         )
 
     def client(self, debtor: Mapping[str, Any], code: str | None = None) -> Row:
@@ -319,3 +340,20 @@ class Mapper:
     @staticmethod
     def item_key(row: Mapping[str, Any]) -> str:
         return str(row["item_unique_key"])
+
+    def settlement(self, state: ItemState, paid: date) -> Row:
+        """The row that settles a delivered item (remaining 0, its payment date), from what the state kept."""
+        kind = state.kind
+        return {
+            "client_code": state.client,
+            "item_number": self.config.item_number_format.format(number=state.number),  # as delivered
+            "item_type": self.config.item_types.get(kind, kind),
+            "item_date_issue": self._date(state.issued),
+            "item_date_due": self._date(state.due),
+            "item_amount_initial_inc_tax": state.initial,
+            "item_amount_remaining_inc_tax": Decimal("0.00"),
+            "item_currency": state.currency or None,
+            "item_date_payment": self._date(paid),
+            "item_erp_type": kind,
+            "item_unique_key": state.unique_key,
+        }

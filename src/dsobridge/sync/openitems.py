@@ -9,6 +9,10 @@ For one debtor, all amounts in the debtor's (= the document's) currency:
 - payment posting (``type=PAYMENT``) open when ``is_matched=NO``; remaining = |``currency_amount``| − Σ
   match.amount with ``match.payment_id`` = its id; negative (unallocated payment on account);
 - ``debtor.balance`` = Σ of the signed remainings.
+
+Rows are read as the real API writes them: ``''`` for "no value" in amounts, ids, order numbers and dates,
+``0000-00-00`` for no date, numbers as strings or ints. A missing amount is 0, a missing number or id is 0
+(which matches nothing), a missing due date falls back to the issue date.
 """
 
 from __future__ import annotations
@@ -16,17 +20,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 Row = Mapping[str, Any]
 ZERO = Decimal("0.00")
 
 
-@dataclass(frozen=True, slots=True)
-class OpenItem:
-    """One open (or, with ``payment_date``, settled) posting of the debtor sub-ledger."""
+class OpenItem(NamedTuple):
+    """One open (or, with ``payment_date``, settled) posting of the debtor sub-ledger (a named tuple: one
+    is built for every extracted document)."""
 
     kind: str  # INVOICE | CREDITNOTE | PAYMENT
     debtor: str  # Dynaccount debtor number (module_id_) as text
@@ -52,35 +56,78 @@ class OpenItem:
 
 
 def money(value: Any) -> Decimal:
-    """Decimal from a JSON value parsed with ``parse_float=Decimal`` (ints and strings accepted too)."""
+    """Decimal from a JSON value parsed with ``parse_float=Decimal`` (ints and strings accepted too);
+    ``''`` and ``None`` are zero."""
     if isinstance(value, Decimal):
         return value
     if isinstance(value, float):  # never expected; keep the printed value rather than binary noise
         return Decimal(repr(value))
-    if value in (None, ""):
-        return ZERO
-    return Decimal(str(value))
+    text = _text(value)
+    return Decimal(text) if text else ZERO
 
 
 def to_date(value: Any) -> date | None:
+    """A date from ``YYYY-MM-DD`` (a time after it is ignored); ``''``, ``None``, ``0000-00-00``: none."""
+    if value.__class__ is str:  # the common case: the same few hundred dates on every page
+        known = _DATES.get(value)
+        if known is not None:
+            return known
+    if isinstance(value, datetime):
+        return value.date()
     if isinstance(value, date):
         return value
-    if not value or str(value).startswith("0000"):
+    text = _text(value)
+    if not text or text.startswith("0000"):
         return None
-    return date.fromisoformat(str(value)[:10])
+    day = date.fromisoformat(text[:10])
+    if value.__class__ is str:
+        if len(_DATES) >= _DATES_KEPT:
+            _DATES.clear()
+        _DATES[value] = day
+    return day
+
+
+_DATES: dict[str, date] = {}  # text → date, a bounded memo of to_date
+_DATES_KEPT = 4096
+
+
+def _text(value: Any) -> str:
+    """A code (debtor number, currency, number) as stripped text; ``None`` is ``''``."""
+    if value.__class__ is str:
+        return value.strip()
+    return "" if value is None else str(value).strip()
 
 
 def _number(value: Any) -> int:
-    return int(value) if value not in (None, "") else 0
+    """A number or row id; ``''`` and ``None`` are 0, which matches nothing."""
+    if value.__class__ is int:
+        return value
+    text = _text(value)
+    return int(text) if text else 0
 
 
 def _yes(value: Any) -> bool:
-    return str(value).upper() == "YES"
+    if value.__class__ is str and (value == "YES" or value == "NO"):  # what the API writes
+        return value == "YES"
+    return value is True or _text(value).upper() == "YES"
+
+
+def _present(value: Any) -> bool:
+    """A value is given: not ``None``, not ``''`` (nor blanks)."""
+    if value.__class__ is Decimal or value.__class__ is int:
+        return True
+    return _text(value) != ""
+
+
+def _signed(amount: Decimal, negative: bool) -> Decimal:
+    """``amount`` with the item's sign, never a negative zero (it would be written as ``-0.00``)."""
+    value = -amount if negative else amount
+    return value if value else abs(value)
 
 
 @dataclass
 class MatchSums:
-    """Σ match.amount per invoice number, credit-note number and payment posting id, plus latest dates."""
+    """Σ match.amount per invoice number, credit-note number and payment posting id."""
 
     invoice: dict[int, Decimal]
     creditnote: dict[int, Decimal]
@@ -91,14 +138,19 @@ class MatchSums:
         sums = cls(defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal))
         for m in matches:
             amount = money(m.get("amount"))
-            sums.invoice[_number(m.get("invoice_id_"))] += amount
+            _add(sums.invoice, m.get("invoice_id_"), amount)
             if _yes(m.get("is_creditnote")):
-                sums.creditnote[_number(m.get("creditnote_id_"))] += amount
+                _add(sums.creditnote, m.get("creditnote_id_"), amount)
             else:
-                payment_id = _number(m.get("payment_id"))
-                if payment_id:
-                    sums.payment[payment_id] += amount
+                _add(sums.payment, m.get("payment_id"), amount)
         return sums
+
+
+def _add(sums: dict[int, Decimal], number: Any, amount: Decimal) -> None:
+    """Count ``amount`` for a document; a match without that number (``''``, 0) is not counted for one."""
+    key = _number(number)
+    if key:
+        sums[key] += amount
 
 
 def open_items(
@@ -133,14 +185,14 @@ def open_items(
         issued = _issued(row, "payment posting", posting_id)
         yield OpenItem(
             kind="PAYMENT",
-            debtor=str(row.get("module_id_")),
+            debtor=_text(row.get("module_id_")),
             number=_number(row.get("enc_id_")),
             source_id=posting_id,
             issue_date=issued,
             due_date=issued,
-            currency=str(row.get("currency_name") or ""),
-            initial=-total,
-            remaining=-remaining,
+            currency=_text(row.get("currency_name")),
+            initial=_signed(total, negative=True),
+            remaining=_signed(remaining, negative=True),
             text=str(row.get("txt") or ""),
             row=row,
         )
@@ -157,19 +209,18 @@ def _open_document(kind: str, row: Row, matched: Mapping[int, Decimal]) -> OpenI
         return None
     invoice = kind == "INVOICE"
     issued = _issued(row, "invoice" if invoice else "credit note", number)
-    sign = 1 if invoice else -1
     vat = row.get("vat_amount")
     return OpenItem(
         kind=kind,
-        debtor=str(row.get("module_id_")),
+        debtor=_text(row.get("module_id_")),
         number=number,
         source_id=_number(row.get("id")),
         issue_date=issued,
         due_date=(to_date(row.get("time_due")) or issued) if invoice else issued,
-        currency=str(row.get("currency_name") or ""),
-        initial=sign * total,
-        remaining=sign * remaining,
-        vat=sign * money(vat) if vat not in (None, "") else None,
+        currency=_text(row.get("currency_name")),
+        initial=_signed(total, negative=not invoice),
+        remaining=_signed(remaining, negative=not invoice),
+        vat=_signed(money(vat), negative=not invoice) if _present(vat) else None,
         order_number=order_text(row.get("order_id_")) if invoice else "",
         text=str(row.get("txt") or ""),
         row=row,
@@ -185,7 +236,7 @@ def _issued(row: Row, what: str, number: int) -> date:
 
 def order_text(value: Any) -> str:
     """An order / reference number as text; ``0`` and empty mean none."""
-    text = str(value or "").strip()
+    text = _text(value)
     return "" if text in ("0", "") else text
 
 
@@ -209,7 +260,7 @@ class Mismatch:
 def check_balances(open_sums: Mapping[str, Decimal], balances: Mapping[str, Decimal]) -> list[Mismatch]:
     """The invariant: Σ open items per debtor == the debtor's ``balance``; the debtors that disagree."""
     out = []
-    for debtor in sorted(set(open_sums) | set(balances), key=_debtor_sort_key):
+    for debtor in _debtor_order(set(open_sums) | set(balances)):
         balance = balances.get(debtor, ZERO)
         total = open_sums.get(debtor, ZERO)
         if balance != total:
@@ -217,5 +268,7 @@ def check_balances(open_sums: Mapping[str, Decimal], balances: Mapping[str, Deci
     return out
 
 
-def _debtor_sort_key(debtor: str) -> tuple[int, str]:
-    return (int(debtor), "") if debtor.isdigit() else (1 << 62, debtor)
+def _debtor_order(debtors: set[str]) -> list[str]:
+    """Debtor numbers in numeric order, then any other debtor codes by name."""
+    numbers = sorted((d for d in debtors if d.isdigit()), key=lambda d: (int(d), d))
+    return numbers + sorted(d for d in debtors if not d.isdigit())

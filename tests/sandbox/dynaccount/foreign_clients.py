@@ -83,7 +83,7 @@ def voucher_multipart(label: str, from_name: str, files: list[tuple[str, bytes]]
     part("label", label.encode())
     part("from_name", from_name.encode())
     for filename, content in files:
-        part("files[]", gzip.compress(content, 6), filename, gz=True)
+        part("files[]", gzip.compress(content, 6, mtime=0), filename, gz=True)
     body = b"".join(chunks) + f"--{boundary}--".encode()
     return Multipart(body, f"multipart/form-data; boundary={boundary}", b"".join(base))
 
@@ -153,3 +153,46 @@ class Foreign:
         if body:
             headers["Content-Type"] = FORM
         return self.send(http_method, path, query, body.encode(), headers)
+
+
+def form_value(value: object) -> str:
+    """A JSON value read from the API, as the PHP library would send it back (numbers as written)."""
+    if value is None:
+        return ""
+    return str(value)
+
+
+@dataclass
+class Library:
+    """The official PHP library's calls (``get``, ``put``, ``insert_bulk``, ``delete``, ``action``), over
+    v5."""
+
+    foreign: Foreign
+
+    def _result(self, response: httpx2.Response) -> tuple[int, dict]:
+        import json
+        from decimal import Decimal
+
+        return response.status_code, json.loads(response.content, parse_float=Decimal)
+
+    def get(self, table: str, select: list[str] | None = None, where: dict[str, object] | None = None,
+            limit: str = "") -> tuple[int, dict]:  # fmt: skip
+        params = {**({"select": ",".join(select)} if select else {}), **(where or {})}
+        if limit:
+            params["limit"] = limit
+        query = "&".join(f"{k}={php_urlencode(form_value(v))}" for k, v in params.items())
+        return self._result(self.foreign.v5("get", table, query=query))
+
+    def put(self, table: str, row_id: int, fields: dict[str, object]) -> tuple[int, dict]:
+        body = "&".join(f"{k}={php_urlencode(form_value(v))}" for k, v in fields.items())
+        return self._result(self.foreign.v5("put", table, row=str(row_id or ""), body=body))
+
+    def insert_bulk(self, table: str, rows: list[dict[str, object]]) -> tuple[int, dict]:
+        return self._result(self.foreign.v5("insert_bulk", table, body=php_bulk_form(rows)))
+
+    def delete(self, table: str, row_id: int) -> tuple[int, dict]:
+        return self._result(self.foreign.v5("delete", table, row=str(row_id)))
+
+    def action(self, name: str, params: dict[str, object]) -> tuple[int, dict]:
+        body = "&".join(f"{k}={php_urlencode(form_value(v))}" for k, v in params.items())
+        return self._result(self.foreign.v5("action", name, body=body))

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 import httpx2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from dsobridge.dynaccount import DynaccountClient, RetryPolicy
 from dsobridge.dynaccount.signing import compute_hash, sign_v5_body, url_without_scheme
@@ -73,3 +79,41 @@ def signed_v5(
 
 def v7_hash(sb: DynaccountSandbox, host: str, path: str, query: str, body: str) -> str:
     return compute_hash(url_without_scheme(host, path, query), body, sb.credentials.api_secret)
+
+
+@contextlib.contextmanager
+def seeded(debtors: int, invoices: int, seed: int) -> Iterator[DynaccountSandbox]:
+    """An in-memory sandbox holding a seeded company, closed afterwards."""
+    sandbox = DynaccountSandbox(today=TODAY)
+    sandbox.seed(debtors=debtors, invoices=invoices, seed=seed)
+    try:
+        yield sandbox
+    finally:
+        sandbox.close()
+
+
+@contextlib.contextmanager
+def inprocess_client(sandbox: DynaccountSandbox) -> Iterator[DynaccountClient]:
+    reach = Reach(sandbox, "inprocess")
+    try:
+        with reach.client() as client:
+            yield client
+    finally:
+        reach.close()
+
+
+class Receiver:
+    """A webhook endpoint (``/hook/``) recording what it gets; the first ``fail_first`` calls get a 500."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.fail_first = fail_first
+        self.calls = 0
+        self.received: list[tuple[bytes, str | None]] = []
+        self.app = Starlette(routes=[Route("/hook/", self.hook, methods=["POST"])])
+
+    async def hook(self, request: Request) -> Response:
+        self.calls += 1
+        if self.calls <= self.fail_first:
+            return Response("busy", status_code=500)
+        self.received.append((await request.body(), request.headers.get("x-hash")))
+        return Response("ok")

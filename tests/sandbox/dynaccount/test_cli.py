@@ -161,3 +161,19 @@ def test_ctrl_c_delivered_to_a_server_thread_stops_serve_at_once(tmp_path: Path)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_seed_with_an_open_share(tmp_path: Path) -> None:
+    db = tmp_path / "open.sqlite3"
+    args = ["sandbox", "dynaccount", "seed", "--db", str(db), "--debtors", "20", "--invoices", "400"]
+    result = CliRunner().invoke(cli, [*args, "--open-share", "0.75", "--today", "2026-11-20"])
+    assert result.exit_code == 0, result.output
+    with DynaccountSandbox(db) as sb:
+        opened = sb.open_item_count()
+        with sb.store.lock:
+            still = sb.store.conn.execute(
+                "SELECT count(*) FROM debtor_invoice WHERE is_matched='NO'"
+            ).fetchone()[0]
+    assert f"; {opened} open items." in result.output and 260 <= still <= 340
+    bad = CliRunner().invoke(cli, [*args, "--open-share", "1.5"])
+    assert bad.exit_code != 0 and "1.5" in bad.output

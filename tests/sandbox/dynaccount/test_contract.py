@@ -15,6 +15,31 @@ def _new_debtor(client: DynaccountClient, **fields: object) -> dict:
     return client.put("debtor", 0, {"name": "Kontrakt Test ApS", **fields})
 
 
+def _pay(
+    client: DynaccountClient, module_no: int, amount: Decimal, invoice_no: int | None, when: dt.date
+) -> dict:
+    """A customer payment as the official library books one: journal → voucher → lines → book_draft."""
+    journal = client.get("draft", select=["id"], where={"name": "Indbetalinger"})[0]["id"]
+    voucher = client.put("enclosure", 0, {"time": when, "draft_id": journal, "enc_id_": "", "txt": "Bank"})
+    client.insert_bulk(
+        "accounting",
+        [
+            {"enclosure_id": voucher["id"], "type": "LEDGER", "account_id_": 5820, "amount": amount},
+            {
+                "enclosure_id": voucher["id"],
+                "type": "DEBTOR_INVOICE",
+                "account_id_": "",
+                "accountoff_id_": module_no,
+                "invoice_id_": invoice_no or "",
+                "amount": amount,
+            },
+        ],
+    )
+    booked = client.action("book_draft", {"draft_id": journal})
+    assert [row["id"] for row in booked] == [voucher["id"]] and booked[0]["is_booked"] == "YES"
+    return booked[0]
+
+
 def _booked_invoice(client: DynaccountClient, module_no: int, when: dt.date, qty: int = 2) -> dict:
     draft = client.put("debtor_invoice", 0, {"module_id_": module_no, "time": when})
     client.put("debtor_invoice_product", 0, {"invoice_id": draft["id"], "product_id_": 101, "qty": qty})
@@ -184,9 +209,8 @@ def test_put_validation_errors_per_field(client: DynaccountClient) -> None:
             },
         )
     assert err.value.status == 400
-    assert err.value.errors == {
+    assert err.value.errors == {  # balance is read-only in the real API: sent anyway, it is ignored
         "colour": "Unknown field 'colour' in table 'debtor'",
-        "balance": "Read-only field",
         "credit_max": "Must be an amount with at most two decimals, like 1250.50",
         "payment_name": "No payment with name 'Netto 99 dage'",
     }
@@ -241,30 +265,25 @@ def test_invoice_credit_and_payment_lifecycle(client: DynaccountClient) -> None:
     assert client.get("debtor", debtor["id"], select=["balance", "due"]) == [
         {"balance": Decimal("2375.00"), "due": Decimal("2375.00")}
     ]
-    note = client.action(
-        "credit_debtor_invoice", {"invoice_id": invoice["invoice_id_"], "amount": Decimal("375.00")}
-    )[0]
+    note = client.action("credit_debtor_invoice", {"invoice_id": invoice["id"], "amount": Decimal("375.00")})[
+        0
+    ]
     assert (note["credit_invoice_id_"], note["total_amount"], note["vat_amount"]) == (
         invoice["invoice_id_"],
         Decimal("375.00"),
         Decimal("75.00"),
     )
     assert note["invoice_id_"] == invoice["invoice_id_"] + 1
-    client.put(
-        "draft",
-        0,
-        {
-            "type": "DEBTOR",
-            "module_id_": debtor["module_id_"],
-            "amount": Decimal("1000.00"),
-            "invoice_id_": invoice["invoice_id_"],
-            "time": dt.date(2026, 11, 1),
-            "txt": "Bank",
-        },
+    booked = _pay(
+        client, debtor["module_id_"], Decimal("1000.00"), invoice["invoice_id_"], dt.date(2026, 11, 1)
     )
-    booked = client.action("book_draft")
-    assert [(r["type"], r["amount"], r["is_matched"]) for r in booked] == [
-        ("PAYMENT", Decimal("-1000.00"), "YES")
+    assert [(line["type"], line["accountoff_id_"], line["invoice_id_"]) for line in booked["lines"]] == [
+        ("LEDGER", "", ""),
+        ("DEBTOR_INVOICE", debtor["module_id_"], invoice["invoice_id_"]),
+    ]
+    posting = client.get("debtor_accounting_module", where={"enc_id_": booked["enc_id_"]})
+    assert [(r["type"], r["amount"], r["is_matched"], r["txt"]) for r in posting] == [
+        ("PAYMENT", Decimal("-1000.00"), "YES", "Bank")
     ]
     inv = client.get(
         "debtor_invoice", invoice["id"], select=["is_matched", "is_credited", "is_credited_complete"]
@@ -273,16 +292,7 @@ def test_invoice_credit_and_payment_lifecycle(client: DynaccountClient) -> None:
     assert client.get("debtor", debtor["id"], select=["balance", "due"]) == [
         {"balance": Decimal("1000.00"), "due": Decimal("1000.00")}
     ]
-    client.put(
-        "draft",
-        0,
-        {
-            "module_id_": debtor["module_id_"],
-            "amount": Decimal("1200.00"),
-            "invoice_id_": invoice["invoice_id_"],
-        },
-    )
-    client.action("book_draft")
+    _pay(client, debtor["module_id_"], Decimal("1200.00"), invoice["invoice_id_"], dt.date(2026, 11, 2))
     assert client.get("debtor_invoice", invoice["id"], select=["is_matched"]) == [{"is_matched": "YES"}]
     matches = client.get("debtor_invoice_match", where={"invoice_id_": invoice["invoice_id_"]}, order="id")
     assert [(m["amount"], m["is_creditnote"], m["is_matched"]) for m in matches] == [
@@ -305,9 +315,11 @@ def test_booked_invoice_is_locked(client: DynaccountClient) -> None:
     with pytest.raises(ValidationError) as err:
         client.put("debtor_invoice", invoice["id"], {"time": dt.date(2026, 11, 2)})
     assert err.value.errors == {"time": "A booked invoice cannot be changed"}
+    # total_amount is read-only in the real API: a put that sends it is not refused, the value is ignored
+    assert client.put("debtor_invoice", invoice["id"], {"total_amount": "1.00"}) == invoice
     with pytest.raises(ValidationError) as err:
-        client.put("debtor_invoice", invoice["id"], {"total_amount": "1.00"})
-    assert err.value.errors == {"total_amount": "Read-only field"}
+        client.put("vatcode", 1, {"account_name": "Noget andet"})  # our own read-only field, changed
+    assert err.value.errors == {"account_name": "Read-only field"}
     with pytest.raises(ValidationError) as err:
         client.delete("debtor_invoice", invoice["id"])
     assert err.value.errors == {
@@ -373,6 +385,9 @@ EMULATED = {
     "book_draft",
     "convert_currency",
     "empty_draft",
+    "complete_followup",
+    "incomplete_followup",
+    "set_opportunity_status",
 }
 
 
@@ -391,10 +406,11 @@ def test_send_invoice_records_outbox_with_pdf(client: DynaccountClient, sb: Dyna
     debtor = _new_debtor(client, email_invoice="faktura@kontrakt.dk")
     invoice = _booked_invoice(client, debtor["module_id_"], dt.date(2026, 11, 1))
     result = client.action(
-        "send_debtor_invoice", {"invoice_id": invoice["invoice_id_"], "msg": "Hej", "is_attached": "YES"}
+        "send_debtor_invoice", {"invoice_id": invoice["id"], "msg": "Hej", "is_attached": "YES"}
     )
-    assert {k: result[0][k] for k in ("invoice_id", "email", "is_sent")} == {
-        "invoice_id": invoice["invoice_id_"],
+    assert {k: result[0][k] for k in ("invoice_id", "invoice_id_", "email", "is_sent")} == {
+        "invoice_id": invoice["id"],
+        "invoice_id_": invoice["invoice_id_"],
         "email": "faktura@kontrakt.dk",
         "is_sent": "YES",
     }
@@ -433,7 +449,7 @@ def test_upload_voucher_stores_data_voucher(client: DynaccountClient, sb: Dynacc
     rows = client.upload_voucher(
         "Kvittering", [("kvittering.pdf", b"%PDF-1.4 test"), ("foto.jpg", b"\xff\xd8jpeg")], "Jens"
     )
-    assert [(r["label"], r["from_name"], r["file_name"], r["mime"], r["size"]) for r in rows] == [
+    assert [(r["label"], r["from_name"], r["file_name"], r["mime"], r["file_size"]) for r in rows] == [
         ("Kvittering", "Jens", "kvittering.pdf", "application/pdf", 13),
         ("Kvittering", "Jens", "foto.jpg", "image/jpeg", 6),
     ]
@@ -471,7 +487,9 @@ def test_v7_document_report_and_upload(reach) -> None:
         assert v7.document("invoice", number[0]["invoice_id_"]).startswith(b"%PDF-")
         assert v7.report("module_turnover", "en", {"time_from": dt.date(2026, 1, 1)}).startswith(b"%PDF-")
         rows = v7.upload_voucher("Bilag", [("faktura.txt", b"hello")], "mail@firma.dk")
-        assert [(r["file_name"], r["mime"], r["size"]) for r in rows] == [("faktura.txt", "text/plain", 5)]
+        assert [(r["file_name"], r["mime"], r["file_size"]) for r in rows] == [
+            ("faktura.txt", "text/plain", 5)
+        ]
 
 
 def test_reprs_never_show_secrets(sb: DynaccountSandbox) -> None:

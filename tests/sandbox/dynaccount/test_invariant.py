@@ -34,6 +34,16 @@ operation = st.one_of(
 )
 
 
+def _pay(client: DynaccountClient, module_no: int, amount: Decimal, invoice_no: int | None) -> None:
+    """A payment booked as one line: the bank in account_id_, the debtor credited in accountoff_id_."""
+    journal = client.get("draft", select=["id"], where={"name": "Kassekladde"})[0]["id"]
+    voucher = client.put("enclosure", 0, {"draft_id": journal, "txt": "Bank"})
+    line = {"enclosure_id": voucher["id"], "type": "DEBTOR_INVOICE", "account_id_": 5820}
+    line.update(accountoff_id_=module_no, invoice_id_=invoice_no or "", amount=amount)
+    client.insert_bulk("accounting", [line])
+    client.action("book_draft", {"id": journal})
+
+
 def _apply(
     client: DynaccountClient,
     sb: DynaccountSandbox,
@@ -55,8 +65,7 @@ def _apply(
         sb.today = sb.today + dt.timedelta(days=op[1])
         return
     if kind == "on_account":
-        client.put("draft", 0, {"module_id_": debtors[op[1]], "amount": op[2], "txt": "a conto"})
-        client.action("book_draft")
+        _pay(client, debtors[op[1]], op[2], None)
         return
     if not invoices:
         return
@@ -73,10 +82,10 @@ def _apply(
             amount = left + op[2]
         if amount <= 0:
             return
-        client.put("draft", 0, {"module_id_": module_no, "amount": amount, "invoice_id_": number})
-        client.action("book_draft")
+        _pay(client, module_no, amount, number)
         return
-    params = {"invoice_id": number}
+    row_id = client.get("debtor_invoice", where={"invoice_id_": number}, select=["id"])[0]["id"]
+    params = {"invoice_id": row_id}
     if kind == "credit_part":
         params["amount"] = op[2]
     try:

@@ -50,12 +50,12 @@ def test_line_and_document_amounts_are_bounded(client: DynaccountClient) -> None
     draft = client.put("debtor_invoice", 0, {"module_id_": 10001})
     line = {"invoice_id": draft["id"], "qty": MAX, "price": MAX, "vatcode_name": "U25"}
     assert _errors(lambda: client.put("debtor_invoice_product", 0, line)) == {
-        "amount": f"qty × price (less discount) exceeds {MAX}"
+        "total_amount": f"qty × price (less discount) exceeds {MAX}"
     }
     big = {"invoice_id": draft["id"], "qty": 1, "price": "7000000000000.00", "vatcode_name": "U25"}
     client.put("debtor_invoice_product", 0, big)
     assert _errors(lambda: client.put("debtor_invoice_product", 0, big)) == {
-        "amount": f"The document total would exceed {MAX}"
+        "total_amount": f"The document total would exceed {MAX}"
     }
     again = client.get("debtor_invoice", draft["id"], select=["total_amount", "vat_amount"])[0]
     assert again == {"total_amount": Decimal("8750000000000.00"), "vat_amount": Decimal("1750000000000.00")}

@@ -39,6 +39,9 @@ def test_reset_and_seed(op: httpx2.Client, sb: DynaccountSandbox) -> None:
         {"error": {"request": "'debtors' must be an integer between 0 and 1000000"}},
     )
     assert op.post("/_sandbox/seed", content=b"{not json").status_code == 400
+    opened = op.post("/_sandbox/seed", json={"debtors": 5, "invoices": 100, "open_share": 1}).json()
+    assert opened["counts"]["debtor_invoice"] == 100 and sb.open_item_count() >= 100
+    assert op.post("/_sandbox/seed", json={"open_share": 2}).status_code == 400
 
 
 def test_clock_moves_due(op: httpx2.Client, sb: DynaccountSandbox) -> None:
@@ -90,10 +93,10 @@ def test_payment_shortcut(op: httpx2.Client, sb: DynaccountSandbox) -> None:
 
 def test_outbox_lists_sent_invoices(op: httpx2.Client, sb: DynaccountSandbox) -> None:
     with sb.store.tx() as c:
-        number = c.execute("SELECT invoice_id_ FROM debtor_invoice WHERE is_booked='YES' LIMIT 1").fetchone()[
-            0
-        ]
-        sb.actions.run(c, "send_debtor_invoice", {"invoice_id": str(number), "email": "x@y.dk"}, sb.today)
+        row_id, number = c.execute(
+            "SELECT id, invoice_id_ FROM debtor_invoice WHERE is_booked='YES' LIMIT 1"
+        ).fetchone()
+        sb.actions.run(c, "send_debtor_invoice", {"invoice_id": str(row_id), "email": "x@y.dk"}, sb.today)
     entries = op.get("/_sandbox/outbox").json()["outbox"]
     assert [(e["invoice_id_"], e["email"]) for e in entries] == [(number, "x@y.dk")]
     pdf = op.get(f"/_sandbox/outbox/{entries[0]['id']}.pdf")

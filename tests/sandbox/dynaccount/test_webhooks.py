@@ -7,30 +7,11 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
-from sandbox_dynaccount_kit import SANDBOX_HOST
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from sandbox_dynaccount_kit import SANDBOX_HOST, Receiver
 
 from dsobridge.dynaccount import DynaccountClient, ValidationError, verify_webhook
 from dsobridge.sandbox import InProcessTransport, LoopbackServer
 from dsobridge.sandbox.dynaccount import DynaccountSandbox
-
-
-class Receiver:
-    def __init__(self, fail_first: int = 0) -> None:
-        self.fail_first = fail_first
-        self.calls = 0
-        self.received: list[tuple[bytes, str | None]] = []
-        self.app = Starlette(routes=[Route("/hook/", self.hook, methods=["POST"])])
-
-    async def hook(self, request: Request) -> Response:
-        self.calls += 1
-        if self.calls <= self.fail_first:
-            return Response("busy", status_code=500)
-        self.received.append((await request.body(), request.headers.get("x-hash")))
-        return Response("ok")
 
 
 @pytest.fixture

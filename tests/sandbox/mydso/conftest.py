@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ftplib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,3 +35,15 @@ def wire(request: pytest.FixtureRequest, sandbox: MyDsoSandbox) -> Iterator[Wire
     else:
         with LoopbackServer(sandbox.app) as server, httpx2.Client(base_url=server.url, timeout=30) as client:
             yield Wire(client)
+
+
+@pytest.fixture
+def ftp(sandbox: MyDsoSandbox) -> Iterator[ftplib.FTP]:
+    """A plain FTP session on the sandbox's drop, logged in as acme."""
+    host, port = sandbox.start_ftp()
+    conn = ftplib.FTP()  # noqa: S321 - the sandbox drop is plain FTP on loopback
+    conn.connect(host, port, timeout=10)
+    conn.login(*ACME)
+    yield conn
+    conn.close()
+    sandbox.stop_ftp()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ftplib
+import io
 import json
+import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -92,3 +95,15 @@ def events(sb: MyDsoSandbox, account: str = "acme") -> list[tuple[Any, ...]]:
         "WHERE account = ? ORDER BY id",
         account,
     )
+
+
+def ftp_report(ftp: ftplib.FTP, name: str, timeout: float = 10) -> dict[str, Any]:
+    """The FTP drop's ``name`` (a ``….report.json``) once it appears in the listing, parsed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if name in ftp.nlst():
+            buffer = io.BytesIO()
+            ftp.retrbinary(f"RETR {name}", buffer.write)
+            return json.loads(buffer.getvalue())
+        time.sleep(0.02)
+    raise AssertionError(f"no {name} after {timeout} s; listing: {ftp.nlst()}")

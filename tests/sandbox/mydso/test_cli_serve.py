@@ -137,8 +137,11 @@ def test_sigterm_stops_cleanly_and_removes_the_temporary_database() -> None:
     process, found = start("--port", "0")
     with reaped(process):
         assert "PASSWORD" in found
+        assert process.stderr is not None
+        banner = process.stderr.readline()  # up and serving (a signal before it would race the banner)
+        assert "Ctrl-C to stop" in banner
         process.send_signal(signal.SIGTERM)
-        err = wait_for_exit(process)
+        err = banner + wait_for_exit(process)
     db = Path(re.search(r"db (\S+)\)", err).group(1))
     assert (process.returncode, "Traceback" in err) == (0, False)
     assert db.name == "mydso.sqlite3" and not db.parent.exists()

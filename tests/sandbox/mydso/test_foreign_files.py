@@ -279,10 +279,11 @@ def test_garbage_bytes_in_declared_utf8_change_nothing(wire: Wire, sandbox: MyDs
 def test_unknown_path_and_bad_options(wire: Wire, sandbox: MyDsoSandbox) -> None:
     status, body = wire.post("/api/invoices", fixture("seed_clients.csv"))
     assert (status, spec_view(body)) == (404, failed("UNKNOWN_TYPE", None))
-    for params in ({"clear_items_not_modified": "maybe"}, {"encoding": "klingon-8"},
-                   {"replace_users_association": "2"}):  # fmt: skip
+    for params, code in (({"clear_items_not_modified": "maybe"}, "BAD_OPTION"),
+                         ({"encoding": "klingon-8"}, "BAD_ENCODING"),
+                         ({"replace_users_association": "2"}, "BAD_OPTION")):  # fmt: skip
         status, body = wire.post("/api/items", fixture("seed_items_fixed.csv"), params=params)
-        assert (status, body["success"], body["error_code"]) == (400, False, "BAD_OPTION")
+        assert (status, body["success"], body["error_code"]) == (400, False, code)
     assert snapshot(sandbox) == [[], [], [], [], [], []]
 
 

@@ -4,47 +4,23 @@ from __future__ import annotations
 
 import ftplib
 import io
-import json
 import time
-from collections.abc import Iterator
 
 import pytest
-from mydso_sandbox_helpers import ACME, CLIENTS, OTHER, item, items_csv, items_state, rows
+from mydso_sandbox_helpers import CLIENTS, OTHER, ftp_report, item, items_csv, items_state, rows
 
 from dsobridge.sandbox.mydso import MyDsoSandbox, options_from_filename
 from dsobridge.sandbox.mydso.options import kind_from_filename
 
 
-@pytest.fixture
-def ftp(sandbox: MyDsoSandbox) -> Iterator[ftplib.FTP]:
-    host, port = sandbox.start_ftp()
-    conn = ftplib.FTP()  # noqa: S321 - the sandbox drop is plain FTP on loopback
-    conn.connect(host, port, timeout=10)
-    conn.login(*ACME)
-    yield conn
-    conn.close()
-    sandbox.stop_ftp()
-
-
-def wait_for_report(ftp: ftplib.FTP, name: str, timeout: float = 10) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if name in ftp.nlst():
-            buffer = io.BytesIO()
-            ftp.retrbinary(f"RETR {name}", buffer.write)
-            return json.loads(buffer.getvalue())
-        time.sleep(0.02)
-    raise AssertionError(f"no {name} after {timeout} s; listing: {ftp.nlst()}")
-
-
 def test_upload_is_processed_and_replaced_by_its_report(ftp: ftplib.FTP, sandbox: MyDsoSandbox) -> None:
     ftp.storbinary("STOR clients_20250630.csv", io.BytesIO(CLIENTS))
-    report = wait_for_report(ftp, "clients_20250630.csv.report.json")
+    report = ftp_report(ftp, "clients_20250630.csv.report.json")
     assert (report["success"], report["file_type"], report["added"]) == (True, "clients", 3)
     sandbox.jobs.join(5)
     assert ftp.nlst() == ["clients_20250630.csv.report.json"]
     ftp.storbinary("STOR items_20250630.stock.csv", io.BytesIO(items_csv(item("1"))))
-    report = wait_for_report(ftp, "items_20250630.stock.csv.report.json")
+    report = ftp_report(ftp, "items_20250630.stock.csv.report.json")
     assert (report["mode"], report["added"]) == ("STOCK", 1)
     assert rows(sandbox, "SELECT file_type, channel FROM import ORDER BY id") == [
         ("clients", "ftp"),
@@ -55,7 +31,7 @@ def test_upload_is_processed_and_replaced_by_its_report(ftp: ftplib.FTP, sandbox
 
 def test_temporary_names_wait_for_the_rename(ftp: ftplib.FTP, sandbox: MyDsoSandbox) -> None:
     ftp.storbinary("STOR clients.csv", io.BytesIO(CLIENTS))
-    wait_for_report(ftp, "clients.csv.report.json")
+    ftp_report(ftp, "clients.csv.report.json")
     for temporary in (".tmp-items_1.csv", "items_1.csv.part", "notes.txt"):
         ftp.storbinary(f"STOR {temporary}", io.BytesIO(items_csv(item("1"))))
     sandbox.jobs.join(5)
@@ -68,7 +44,7 @@ def test_temporary_names_wait_for_the_rename(ftp: ftplib.FTP, sandbox: MyDsoSand
     ]
     assert items_state(sandbox) == {}
     ftp.rename("items_1.csv.part", "items_1.csv")
-    report = wait_for_report(ftp, "items_1.csv.report.json")
+    report = ftp_report(ftp, "items_1.csv.report.json")
     assert (report["mode"], report["added"]) == ("DELTA", 1)
     assert "items_1.csv" not in ftp.nlst()
 
@@ -76,10 +52,10 @@ def test_temporary_names_wait_for_the_rename(ftp: ftplib.FTP, sandbox: MyDsoSand
 def test_encoding_in_the_name_and_failed_reports(ftp: ftplib.FTP, sandbox: MyDsoSandbox) -> None:
     latin = "client_code;client_business_name\r\nC7;Café Ørsted\r\n".encode("iso-8859-1")
     ftp.storbinary("STOR clients_x.iso-8859-1.csv", io.BytesIO(latin))
-    assert wait_for_report(ftp, "clients_x.iso-8859-1.csv.report.json")["added"] == 1
+    assert ftp_report(ftp, "clients_x.iso-8859-1.csv.report.json")["added"] == 1
     assert rows(sandbox, "SELECT business_name FROM client") == [("Café Ørsted",)]
     ftp.storbinary("STOR clients_y.csv", io.BytesIO(latin))
-    report = wait_for_report(ftp, "clients_y.csv.report.json")
+    report = ftp_report(ftp, "clients_y.csv.report.json")
     assert (report["success"], report["error_code"]) == (False, "BAD_ENCODING")
 
 
@@ -89,7 +65,7 @@ def test_homes_are_per_account_and_passwords_checked(ftp: ftplib.FTP, sandbox: M
     other.connect(host, port, timeout=10)
     other.login(*OTHER)
     other.storbinary("STOR clients.csv", io.BytesIO(CLIENTS))
-    wait_for_report(other, "clients.csv.report.json")
+    ftp_report(other, "clients.csv.report.json")
     assert ftp.nlst() == []
     assert rows(sandbox, "SELECT account, count(*) FROM client GROUP BY account") == [("other", 3)]
     other.close()

@@ -5,20 +5,18 @@ from __future__ import annotations
 import ftplib
 import io
 import ipaddress
-import json
 import os
 import signal
 import ssl
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
-from mydso_sandbox_helpers import ACME, CLIENTS, rows
+from mydso_sandbox_helpers import ACME, CLIENTS, ftp_report, rows
 
 from dsobridge.cli import cli
 from dsobridge.sandbox.mydso import MyDsoSandbox
@@ -48,17 +46,6 @@ def tls_session(address: tuple[str, int], context: ssl.SSLContext, *, protect: b
     return ftp
 
 
-def report_of(ftp: ftplib.FTP, name: str, timeout: float = 5) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if name in ftp.nlst():
-            buffer = io.BytesIO()
-            ftp.retrbinary(f"RETR {name}", buffer.write)
-            return json.loads(buffer.getvalue())
-        time.sleep(0.02)
-    raise AssertionError(f"no {name} after {timeout} s")
-
-
 def test_generated_certificate_serves_ftps_and_goes_away(sandbox: MyDsoSandbox) -> None:
     address = sandbox.start_ftp(tls=True)
     drop = sandbox.ftp
@@ -85,7 +72,7 @@ def test_generated_certificate_serves_ftps_and_goes_away(sandbox: MyDsoSandbox) 
     ftp = tls_session(address, context)
     assert isinstance(ftp.sock, ssl.SSLSocket) and ftp.sock.version() in ("TLSv1.2", "TLSv1.3")
     ftp.storbinary("STOR clients_20250630.csv", io.BytesIO(CLIENTS))
-    report = report_of(ftp, "clients_20250630.csv.report.json")
+    report = ftp_report(ftp, "clients_20250630.csv.report.json")
     assert (report["success"], report["file_type"], report["added"]) == (True, "clients", 3)
     ftp.quit()
     assert rows(sandbox, "SELECT file_type, channel FROM import") == [("clients", "ftp")]
@@ -122,11 +109,11 @@ def test_tls_offered_but_optional_and_certificate_files(sandbox: MyDsoSandbox, t
     plain.connect(*address, timeout=10)
     plain.login(*ACME)
     plain.storbinary("STOR clients_a.csv", io.BytesIO(CLIENTS))
-    assert report_of(plain, "clients_a.csv.report.json")["added"] == 3
+    assert ftp_report(plain, "clients_a.csv.report.json")["added"] == 3
     plain.quit()
     secure = tls_session(address, ssl.create_default_context(cafile=str(cert)))
     secure.storbinary("STOR clients_b.csv", io.BytesIO(CLIENTS))
-    assert report_of(secure, "clients_b.csv.report.json")["unchanged"] == 3
+    assert ftp_report(secure, "clients_b.csv.report.json")["unchanged"] == 3
     secure.quit()
     assert cert.exists() and key.exists()  # given files are the caller's: never removed
     with pytest.raises(RuntimeError, match=r"^the FTP drop already runs with tls=True; stop_ftp\(\) first$"):
@@ -171,7 +158,7 @@ def test_cli_ftps_prints_the_certificate_to_trust_and_never_the_key() -> None:
         host, port = found["FTP"].split(":")
         ftp = tls_session((host, int(port)), ssl.create_default_context(cafile=found["FTP_CERT"]))
         ftp.storbinary("STOR clients.csv", io.BytesIO(CLIENTS))
-        assert report_of(ftp, "clients.csv.report.json")["added"] == 3
+        assert ftp_report(ftp, "clients.csv.report.json")["added"] == 3
         ftp.quit()
     finally:
         process.send_signal(signal.SIGINT)

@@ -1,5 +1,10 @@
 """The actions of the seed. Those with real effects are emulated; every other one of the 38 answers 400
 "not supported by the sandbox" (never a fake success); a name outside the seed's list is 404.
+
+Parameters follow the naming rule: ``id`` and ``<table>_id`` are row ids (``invoice_id`` of
+``send_debtor_invoice`` and ``credit_debtor_invoice`` is the invoice's ROW id, ``draft_id`` of ``book_draft``
+the journal's), a trailing ``_`` is a human number. An id that names no row is a 404, one that names a row
+the action cannot use (a draft invoice to send) a 400 — never another document.
 """
 
 from __future__ import annotations
@@ -11,10 +16,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from dsobridge.sandbox.dynaccount import ledger, pdf
+from dsobridge.sandbox.dynaccount import bookkeeping, ledger, pdf, rules
 from dsobridge.sandbox.dynaccount.errors import Invalid, NotFound, Unsupported
 from dsobridge.sandbox.dynaccount.store import Store
-from dsobridge.sandbox.dynaccount.values import from_cents, parse_date, to_cents
+from dsobridge.sandbox.dynaccount.values import DATE_MESSAGE, from_cents, parse_date, to_cents
 from dsobridge.sandbox.dynaccount.wire import RawJSON
 
 SEED_ACTIONS = [
@@ -90,7 +95,7 @@ def _date(params: Params, name: str, today: dt.date) -> dt.date:
     try:
         return parse_date(text)
     except (ValueError, OverflowError, OSError):
-        raise Invalid({name: "Must be a date (YYYY-MM-DD, m-d-Y or a Unix timestamp)"}) from None
+        raise Invalid({name: DATE_MESSAGE}) from None
 
 
 class Actions:
@@ -107,6 +112,9 @@ class Actions:
             "book_draft": self.book_draft,
             "empty_draft": self.empty_draft,
             "convert_currency": self.convert_currency,
+            "complete_followup": self.complete_followup,
+            "incomplete_followup": self.incomplete_followup,
+            "set_opportunity_status": self.set_opportunity_status,
         }
 
     def run(self, c: sqlite3.Connection, name: str, params: Params, today: dt.date) -> list[Any]:
@@ -120,13 +128,24 @@ class Actions:
     def _row(self, c: sqlite3.Connection, table: str, row_id: int) -> RawJSON:
         return RawJSON(self.store.row_json(c, table, row_id) or "null")
 
+    @staticmethod
+    def _booked_invoice(c: sqlite3.Connection, params: Params) -> tuple[int, int]:
+        """(row id, number) of the booked invoice ``invoice_id`` (a ROW id) names."""
+        row_id = _int(params, "invoice_id")
+        row = c.execute("SELECT invoice_id_, is_booked FROM debtor_invoice WHERE id=?", (row_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"No debtor_invoice with id {row_id} (invoice_id is the invoice's row id)")
+        if row[1] != "YES":
+            raise Invalid({"invoice_id": f"Invoice {row_id} is a draft: book it first"})
+        return row_id, int(row[0])
+
     def book_debtor_invoice(self, c: sqlite3.Connection, params: Params, today: dt.date) -> list[Any]:
         row_id = _int(params, "id")
         ledger.book_invoice(c, row_id, today)
         return [self._row(c, "debtor_invoice", row_id)]
 
     def credit_debtor_invoice(self, c: sqlite3.Connection, params: Params, today: dt.date) -> list[Any]:
-        invoice_no = _int(params, "invoice_id")
+        _, invoice_no = self._booked_invoice(c, params)
         amount = _money(params, "amount")
         note = ledger.credit_invoice(
             c, invoice_no, amount, _date(params, "time", today), params.get("txt", ""), today
@@ -134,15 +153,14 @@ class Actions:
         return [self._row(c, "debtor_creditnote", note)]
 
     def send_debtor_invoice(self, c: sqlite3.Connection, params: Params, today: dt.date) -> list[Any]:
-        invoice_no = _int(params, "invoice_id")
+        row_id, invoice_no = self._booked_invoice(c, params)
         row = c.execute(
-            "SELECT i.id, d.email_invoice, d.email FROM debtor_invoice i JOIN debtor d ON d.id = i.module_id "
-            "WHERE i.invoice_id_=? AND i.is_booked='YES'",
-            (invoice_no,),
-        ).fetchone()
-        if row is None:
-            raise Invalid({"invoice_id": f"No booked debtor invoice number {invoice_no}"})
-        email = params.get("email", "").strip() or row[1] or row[2]
+            "SELECT d.email_invoice, d.email FROM debtor_invoice i JOIN debtor d ON d.module_id_ = "
+            "i.module_id_ "
+            "WHERE i.id=?",
+            (row_id,),
+        ).fetchone() or ("", "")
+        email = params.get("email", "").strip() or row[0] or row[1]
         if not email or not _EMAIL.match(email):
             raise Invalid({"email": "A valid e-mail address is required (none on the debtor either)"})
         attached = params.get("is_attached", "YES") or "YES"
@@ -155,7 +173,8 @@ class Actions:
         )
         return [
             {
-                "invoice_id": invoice_no,
+                "invoice_id": row_id,
+                "invoice_id_": invoice_no,
                 "email": email,
                 "is_attached": attached,
                 "is_sent": "YES",
@@ -173,8 +192,36 @@ class Actions:
         return [{"enc_id_": ledger.next_enc_no(c)}]
 
     def empty_draft(self, c: sqlite3.Connection, params: Params, today: dt.date) -> list[Any]:
-        removed = c.execute("DELETE FROM draft").rowcount
-        return [{"deleted": removed}]
+        """Delete the journal's unbooked vouchers (and their lines): ``{draft_id}``."""
+        draft_id = _draft_id(params)
+        return [{"draft_id": draft_id, "deleted": bookkeeping.empty(c, draft_id)}]
+
+    def complete_followup(self, c: sqlite3.Connection, params: Params, today: dt.date) -> list[Any]:
+        return self._finish_followup(c, params, "YES")
+
+    def incomplete_followup(self, c: sqlite3.Connection, params: Params, today: dt.date) -> list[Any]:
+        return self._finish_followup(c, params, "NO")
+
+    def _finish_followup(self, c: sqlite3.Connection, params: Params, finished: str) -> list[Any]:
+        row_id = _int(params, "id")
+        row = c.execute("SELECT contact_id FROM followup WHERE id=?", (row_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"No followup with id {row_id}")
+        c.execute("UPDATE followup SET is_finished=? WHERE id=?", (finished, row_id))
+        rules.refresh_followups(c, row[0])
+        return [self._row(c, "followup", row_id)]
+
+    def set_opportunity_status(self, c: sqlite3.Connection, params: Params, today: dt.date) -> list[Any]:
+        """``{id, status}``: OPEN, WON or LOST; a WON or LOST opportunity ends today (``is_ended_time``)."""
+        row_id = _int(params, "id")
+        status = params.get("status", "").strip().upper()
+        if status not in ("OPEN", "WON", "LOST"):
+            raise Invalid({"status": "Must be one of OPEN, WON, LOST"})
+        if not c.execute("SELECT 1 FROM opportunity WHERE id=?", (row_id,)).fetchone():
+            raise NotFound(f"No opportunity with id {row_id}")
+        ended = "" if status == "OPEN" else today.isoformat()
+        c.execute("UPDATE opportunity SET status=?, is_ended_time=? WHERE id=?", (status, ended, row_id))
+        return [self._row(c, "opportunity", row_id)]
 
     def convert_currency(self, c: sqlite3.Connection, params: Params, today: dt.date) -> list[Any]:
         source = params.get("from_currency") or params.get("currency_name") or ""
@@ -204,62 +251,27 @@ class Actions:
         ]
 
     def book_draft(self, c: sqlite3.Connection, params: Params, today: dt.date) -> list[Any]:
-        """Book the draft's lines (or those of one ``enc_id_``): DEBTOR lines post PAYMENT rows."""
-        only = _int(params, "enc_id_", required=False)
-        cursor = c.execute(
-            "SELECT * FROM draft" + (" WHERE enc_id_=?" if only else "") + " ORDER BY id",  # noqa: S608
-            (only,) if only else (),
-        )
-        names = [d[0] for d in cursor.description]
-        lines = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        if not lines:
-            raise Invalid({"draft": "The draft has no lines to book"})
-        errors: dict[str, dict[str, str]] = {}
-        for line in lines:
-            problem: dict[str, str] = {}
-            if line["type"] == "DEBTOR":
-                if line["amount"] <= 0:
-                    problem["amount"] = "A DEBTOR line must be a payment received (amount > 0)"
-                if line["invoice_id_"]:
-                    owner = c.execute(
-                        "SELECT module_id_ FROM debtor_invoice WHERE invoice_id_=? AND is_booked='YES'",
-                        (line["invoice_id_"],),
-                    ).fetchone()
-                    if owner is None:
-                        problem["invoice_id_"] = f"No booked debtor invoice number {line['invoice_id_']}"
-                    elif owner[0] != line["module_id_"]:
-                        problem["invoice_id_"] = f"Invoice {line['invoice_id_']} belongs to another debtor"
-            elif line["type"] == "CREDITOR":
-                problem["type"] = "CREDITOR lines are not supported by the sandbox"
-            elif not line["account_id_"]:
-                problem["account_id_"] = "Required for a FINANCE line"
-            if problem:
-                errors[str(line["id"])] = problem
-        if errors:
-            raise Invalid(errors)
-        result: list[Any] = []
-        for line in lines:
-            enc = line["enc_id_"] or ledger.next_enc_no(c)
-            time = dt.date.fromisoformat(line["time"]) if line["time"] else today
-            if line["type"] == "DEBTOR":
-                posting = ledger.book_payment(
-                    c,
-                    line["module_id_"],
-                    line["amount"],
-                    time,
-                    line["txt"],
-                    today,
-                    invoice_no=line["invoice_id_"],
-                    enc_no=enc,
-                )
-                result.append(self._row(c, "debtor_accounting_module", posting))
-            c.execute(
-                "INSERT INTO enclosure (enc_id_, time, txt, amount, type) VALUES (?,?,?,?,?)",
-                (enc, time.isoformat(), line["txt"], line["amount"], line["type"]),
-            )
-            if line["type"] != "DEBTOR":
-                result.append(
-                    self._row(c, "enclosure", int(c.execute("SELECT last_insert_rowid()").fetchone()[0]))
-                )
-            c.execute("DELETE FROM draft WHERE id=?", (line["id"],))
-        return result
+        """Book the journal's vouchers (``{draft_id}``, or ``{id}``): one result row per booked voucher, the
+        voucher as get returns it with its posted lines under ``lines`` (a ``DEBTOR_INVOICE`` line names the
+        debtor in ``accountoff_id_`` and the invoice it pays in ``invoice_id_``)."""
+        booked = bookkeeping.book(c, _draft_id(params), today)
+        return [voucher_json(self.store, c, enclosure_id, line_ids) for enclosure_id, line_ids in booked]
+
+
+def voucher_json(store: Store, c: sqlite3.Connection, enclosure_id: int, line_ids: list[int]) -> RawJSON:
+    """A booked voucher as ``book_draft`` answers it: the enclosure row with its lines under ``lines``."""
+    voucher = store.row_json(c, "enclosure", enclosure_id) or "{}"
+    lines = ",".join(store.row_json(c, "accounting", i) or "null" for i in line_ids)
+    return RawJSON(f'{voucher[:-1]},"lines":[{lines}]}}')
+
+
+def _draft_id(params: Params) -> int:
+    """The journal's row id: ``draft_id``, or ``id`` (both accepted; they must agree when both are given)."""
+    if params.get("draft_id", "").strip() and params.get("id", "").strip():
+        draft_id, same = _int(params, "draft_id"), _int(params, "id")
+        if draft_id != same:
+            raise Invalid({"id": "Give the journal's row id once (draft_id or id)"})
+        return draft_id
+    if params.get("id", "").strip():
+        return _int(params, "id")
+    return _int(params, "draft_id")

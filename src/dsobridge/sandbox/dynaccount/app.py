@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
-import mimetypes
-import sqlite3
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -21,7 +19,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from dsobridge.dynaccount import signing
-from dsobridge.sandbox.dynaccount import crud, faults, pdf, wire
+from dsobridge.sandbox.dynaccount import crud, faults, pdf, vouchers, wire
 from dsobridge.sandbox.dynaccount.errors import ApiError, BadRequest, NotFound, TooLarge, Unauthorized
 from dsobridge.sandbox.dynaccount.schema import TABLES
 from dsobridge.sandbox.dynaccount.store import QueryError, parse_limit, parse_order
@@ -301,30 +299,10 @@ class SandboxApp:
                 content = gzip.decompress(data)
             except (OSError, EOFError, zlib.error):
                 raise ApiError({"files": f"File '{name[:100]}' is not gzip-compressed"}) from None
-            mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            stored.append((name, mime, content))
+            stored.append(vouchers.describe(name, data, content, label, from_name, self.sb.today))
         store = self.sb.store
         with store.tx() as c:
-            ids = [
-                int(
-                    c.execute(
-                        "INSERT INTO data_voucher (label, from_name, "
-                        "file_name, mime, size, time_created, _data) "
-                        "VALUES (?,?,?,?,?,?,?)",
-                        (
-                            label,
-                            from_name,
-                            name,
-                            mime,
-                            len(content),
-                            self.sb.today.isoformat(),
-                            sqlite3.Binary(content),
-                        ),
-                    ).lastrowid
-                    or 0
-                )
-                for name, mime, content in stored
-            ]
+            ids = vouchers.store(c, stored)
             texts = [store.row_json(c, "data_voucher", i) or "null" for i in ids]
         text = "[" + ",".join(texts) + "]"
         self.sb.webhooks.emit("action", "upload_voucher", text)

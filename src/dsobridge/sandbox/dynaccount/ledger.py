@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from dsobridge.sandbox.dynaccount.errors import Invalid, NotFound
@@ -20,25 +22,19 @@ from dsobridge.sandbox.dynaccount.errors import Invalid, NotFound
 FIRST_DEBTOR_NO = 10001
 FIRST_DOCUMENT_NO = 1001
 BASE_CURRENCY = "DKK"
-# The largest amount the wire accepts (13 integer digits, values.py), in hundredths. Computed amounts (line
-# amounts, document totals) are held to it too, so nothing overflows SQLite's 64-bit integers (→ a 500).
-MAX_AMOUNT = 10**15 - 1
-MAX_AMOUNT_TEXT = "9999999999999.99"
+# DKK per 100 units, in hundredths: above 100,000.00 a converted 13-digit amount would overflow 64 bits.
+MAX_RATE = 10_000_000
+
+
+def round_half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def dkk(cents: int, rate_cents: int) -> int:
     """Document-currency hundredths → DKK hundredths (rate = DKK per 100 units, in hundredths)."""
-    return int((Decimal(cents) * rate_cents / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def percent_of(cents: int, percent_cents: int) -> int:
-    return int((Decimal(cents) * percent_cents / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def line_amount(qty: int, price: int, discount: int) -> int:
-    """Net line amount in hundredths: qty × price × (1 − discount %), all inputs in hundredths."""
-    value = Decimal(qty) * price / 100 * (10000 - discount) / 10000
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if rate_cents == 10000:
+        return cents
+    return round_half_up(Decimal(cents) * rate_cents / 10000)
 
 
 def currency_rate(c: sqlite3.Connection, name: str) -> int:
@@ -48,17 +44,21 @@ def currency_rate(c: sqlite3.Connection, name: str) -> int:
     return int(row[0])
 
 
-def due_date(c: sqlite3.Connection, payment_name: str, issued: dt.date) -> dt.date:
+def due_from_terms(kind: str, days: int, issued: dt.date) -> dt.date:
     """NET: issue date + days; CURRENT_MONTH: end of the issue month + days."""
-    row = c.execute("SELECT type, days FROM payment WHERE name=?", (payment_name,)).fetchone()
-    if row is None:
-        return issued
-    kind, days = row
     start = issued
     if kind == "CURRENT_MONTH":
         start = issued.replace(day=calendar.monthrange(issued.year, issued.month)[1])
+    return start + dt.timedelta(days=days)
+
+
+def due_date(c: sqlite3.Connection, payment_name: str, issued: dt.date) -> dt.date:
+    """The due date of an invoice issued on ``issued`` with these payment terms (no terms: the issue date)."""
+    row = c.execute("SELECT type, days FROM payment WHERE name=?", (payment_name,)).fetchone()
+    if row is None:
+        return issued
     try:
-        return start + dt.timedelta(days=int(days))
+        return due_from_terms(row[0], int(row[1]), issued)
     except OverflowError:  # a date near 9999-12-31, or absurd days: the due date does not exist
         raise Invalid({"time": "The due date (issue date + payment terms) is past year 9999"}) from None
 
@@ -77,36 +77,34 @@ def next_document_no(c: sqlite3.Connection) -> int:
 
 
 def next_enc_no(c: sqlite3.Connection) -> int:
+    """One voucher series for vouchers (``enclosure``) and the postings of booked invoices and credit
+    notes."""
     top = max(
         _max(c, "SELECT max(enc_id_) FROM debtor_accounting_module"),
         _max(c, "SELECT max(enc_id_) FROM enclosure"),
-        _max(c, "SELECT max(enc_id_) FROM draft"),
     )
     return top + 1
+
+
+def note_voucher_number(c: sqlite3.Connection, enclosure_id: int) -> None:
+    row = c.execute("SELECT enc_id_, time FROM enclosure WHERE id=?", (enclosure_id,)).fetchone()
+    if row is not None:
+        _note_enc(c, row[0], row[1])
+
+
+def _note_enc(c: sqlite3.Connection, enc_no: int, when: str) -> None:
+    """``year.enc_next_id_``: the next voucher number after the highest one used in that year."""
+    c.execute(
+        "UPDATE year SET enc_next_id_ = max(enc_next_id_, ?) WHERE time_start <= ? AND time_end >= ?",
+        (enc_no + 1, when, when),
+    )
 
 
 def next_module_no(c: sqlite3.Connection, table: str = "debtor") -> int:
     return max(_max(c, f"SELECT max(module_id_) FROM {table}") + 1, FIRST_DEBTOR_NO)  # noqa: S608
 
 
-def refresh_totals(c: sqlite3.Connection, doc_table: str, line_table: str, fk: str, row_id: int) -> None:
-    """A draft document's ``vat_amount`` and ``total_amount`` from its lines (VAT per line, by vatcode)."""
-    net = vat = 0
-    for amount, percent in c.execute(
-        f"SELECT p.amount, coalesce(v.percent, 0) FROM {line_table} p "  # noqa: S608
-        f"LEFT JOIN vatcode v ON v.name = p.vatcode_name WHERE p.{fk}=?",
-        (row_id,),
-    ):
-        net += amount
-        vat += percent_of(amount, percent)
-    if abs(net + vat) > MAX_AMOUNT:
-        raise Invalid({"amount": f"The document total would exceed {MAX_AMOUNT_TEXT}"})
-    extra = ", _remaining=?" if doc_table == "debtor_invoice" else ""
-    params = (vat, net + vat, net + vat, row_id) if extra else (vat, net + vat, row_id)
-    c.execute(f"UPDATE {doc_table} SET vat_amount=?, total_amount=?{extra} WHERE id=?", params)  # noqa: S608
-
-
-def _debtor(c: sqlite3.Connection, module_no: int) -> tuple[int, str]:
+def debtor_of(c: sqlite3.Connection, module_no: int) -> tuple[int, str]:
     row = c.execute("SELECT id, ref_currency_name FROM debtor WHERE module_id_=?", (module_no,)).fetchone()
     if row is None:
         raise Invalid({"module_id_": f"No debtor with module_id_ {module_no}"})
@@ -133,20 +131,46 @@ def book_invoice(c: sqlite3.Connection, row_id: int, today: dt.date) -> int:
     due = due_date(c, payment_name, issued)
     c.execute(
         "UPDATE debtor_invoice SET invoice_id_=?, is_booked='YES', time=?, time_due=?, currency_rate=?, "
-        "fi_payment_id_=?, public_url=? WHERE id=?",
+        "fi_payment_id_=?, public_url=?, sha1_ref=?, accountoff_id=? WHERE id=?",
         (
             number,
             issued.isoformat(),
             due.isoformat(),
             rate,
-            f"+71<{number:015d}+{module_no:08d}<",
-            f"https://dynaccount.sandbox/public/invoice/{number}/",
+            fi_payment_id(number, module_no),
+            public_url(number),
+            sha1_ref("invoice", number),
+            group_account_row(c, module_no),
             row_id,
         ),
     )
     _post(c, "INVOICE", module_no, number, issued, due.isoformat(), txt or f"Faktura {number}", total, rate)
-    recompute(c, [module_no], today)
+    recompute(c, [module_no], today, Touched(invoices=(number,)))
     return number
+
+
+def fi_payment_id(number: int, module_no: int) -> str:
+    """An FI payment id (card 71 style) for a booked invoice."""
+    return f"+71<{number:015d}+{module_no:08d}<"
+
+
+def public_url(number: int) -> str:
+    return f"https://dynaccount.sandbox/public/invoice/{number}/"
+
+
+def sha1_ref(kind: str, number: int) -> str:
+    """A document's stable reference (``sha1_ref``): SHA-1 of its kind and number."""
+    return hashlib.sha1(f"dynaccount-sandbox:{kind}:{number}".encode(), usedforsecurity=False).hexdigest()
+
+
+def group_account_row(c: sqlite3.Connection, module_no: int) -> int:
+    """``accountoff_id`` of a debtor's documents: the row id of its group's account (0 without one)."""
+    row = c.execute(
+        "SELECT a.id FROM debtor d JOIN debtor_group g ON g.name = d.module_group_name "
+        "JOIN account a ON a.account_id_ = g.account_id_ WHERE d.module_id_=?",
+        (module_no,),
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _post(
@@ -161,7 +185,9 @@ def _post(
     rate: int,
     enc_no: int | None = None,
 ) -> int:
-    debtor_id, currency = _debtor(c, module_no)
+    debtor_id, currency = debtor_of(c, module_no)
+    enc_no = enc_no or next_enc_no(c)
+    _note_enc(c, enc_no, time.isoformat())
     cursor = c.execute(
         "INSERT INTO debtor_accounting_module (module_id, module_id_, type, invoice_id_, enc_id_, time, "
         "time_due, txt, amount, currency_name, currency_amount, currency_rate, is_booked, is_matched, "
@@ -171,7 +197,7 @@ def _post(
             module_no,
             kind,
             document_no,
-            enc_no or next_enc_no(c),
+            enc_no,
             time.isoformat(),
             time_due,
             txt,
@@ -196,7 +222,7 @@ def _match(
     creditnote_no: int = 0,
     payment_id: int = 0,
 ) -> None:
-    debtor_id, _ = _debtor(c, module_no)
+    debtor_id, _ = debtor_of(c, module_no)
     c.execute(
         "INSERT INTO debtor_invoice_match (module_id, module_id_, "
         "time, invoice_id_, creditnote_id_, payment_id,"
@@ -217,15 +243,18 @@ def _match(
     )
 
 
+_ADDRESS = ("attention", "address", "zip", "city", "lang")
+
+
 def _booked_invoice(c: sqlite3.Connection, invoice_no: int, field: str) -> dict:
     row = c.execute(
-        "SELECT id, module_id_, total_amount, vat_amount, _remaining, _credited, currency_rate "
-        "FROM debtor_invoice WHERE invoice_id_=? AND is_booked='YES'",
+        "SELECT id, module_id_, total_amount, vat_amount, _remaining, _credited, currency_rate, attention, "
+        "address, zip, city, lang FROM debtor_invoice WHERE invoice_id_=? AND is_booked='YES'",
         (invoice_no,),
     ).fetchone()
     if row is None:
         raise Invalid({field: f"No booked debtor invoice number {invoice_no}"})
-    keys = ("id", "module_id_", "total", "vat", "remaining", "credited", "rate")
+    keys = ("id", "module_id_", "total", "vat", "remaining", "credited", "rate", *_ADDRESS)
     return dict(zip(keys, row, strict=True))
 
 
@@ -255,7 +284,7 @@ def credit_invoice(
     if amount > creditable:
         raise Invalid({"amount": f"Exceeds what can still be credited on invoice {invoice_no}"})
     module_no = invoice["module_id_"]
-    debtor_id, currency = _debtor(c, module_no)
+    debtor_id, currency = debtor_of(c, module_no)
     rate = currency_rate(c, currency)
     number = next_document_no(c)
     vat = int(
@@ -263,10 +292,9 @@ def credit_invoice(
     )
     text = txt or f"Kreditnota til faktura {invoice_no}"
     cursor = c.execute(
-        "INSERT INTO debtor_creditnote (module_id, module_id_, "
-        "invoice_id_, credit_invoice_id_, time, is_booked,"
-        " is_matched, currency_name, currency_rate, vat_amount, total_amount, txt, _remaining) "
-        "VALUES (?,?,?,?,?,'YES','NO',?,?,?,?,?,?)",
+        "INSERT INTO debtor_creditnote (module_id, module_id_, invoice_id_, credit_invoice_id_, time, "  # noqa: S608
+        "is_booked, is_matched, currency_name, currency_rate, vat_amount, total_amount, txt, sha1_ref, "
+        f"{', '.join(_ADDRESS)}, _remaining) VALUES (?,?,?,?,?,'YES','NO',?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             debtor_id,
             module_no,
@@ -278,20 +306,22 @@ def credit_invoice(
             vat,
             amount,
             text,
+            sha1_ref("creditnote", number),
+            *(invoice[k] for k in _ADDRESS),
             amount,
         ),
     )
     note_id = int(cursor.lastrowid or 0)
     c.execute(
-        "INSERT INTO debtor_creditnote_product (creditnote_id, txt, qty, price, vatcode_name, amount) "
-        "VALUES (?,?,100,?,?,?)",
-        (note_id, text, amount - vat, "U25" if vat else "", amount - vat),
+        "INSERT INTO debtor_creditnote_product (creditnote_id, name, txt, qty, qty_credited, price, "
+        "vatcode_name, total_amount, vat_amount) VALUES (?,?,?,100,100,?,?,?,?)",
+        (note_id, text, text, amount - vat, "U25" if vat else "", amount, vat),
     )
     _post(c, "CREDITNOTE", module_no, number, time, "", text, -amount, rate)
     allocated = min(amount, invoice["remaining"])
     if allocated > 0:
         _match(c, module_no, time, invoice_no, allocated, rate, creditnote_no=number)
-    recompute(c, [module_no], today)
+    recompute(c, [module_no], today, Touched(invoices=(invoice_no,), creditnotes=(number,)))
     return note_id
 
 
@@ -305,11 +335,12 @@ def book_payment(
     *,
     invoice_no: int = 0,
     currency: str = "",
+    rate: int = 0,
     enc_no: int | None = None,
 ) -> int:
-    """Post a PAYMENT (amount > 0 received); settle ``invoice_no`` "
-    "up to its remaining. Returns the posting id."""
-    _, debtor_currency = _debtor(c, module_no)
+    """Post a PAYMENT (amount > 0 received) at ``rate`` (default: the currency's); settle ``invoice_no`` up to
+    its remaining. Returns the posting id."""
+    _, debtor_currency = debtor_of(c, module_no)
     if currency and currency != debtor_currency:
         raise Invalid({"currency_name": f"Must be the debtor's currency ({debtor_currency})"})
     if amount <= 0:
@@ -319,34 +350,50 @@ def book_payment(
         invoice = _booked_invoice(c, invoice_no, "invoice_id_")
         if invoice["module_id_"] != module_no:
             raise Invalid({"invoice_id_": f"Invoice {invoice_no} belongs to another debtor"})
-    rate = currency_rate(c, debtor_currency)
+    rate = rate or currency_rate(c, debtor_currency)
     posting = _post(c, "PAYMENT", module_no, 0, time, "", txt or "Indbetaling", -amount, rate, enc_no)
     if invoice is not None:
         allocated = min(amount, invoice["remaining"])
         if allocated > 0:
             _match(c, module_no, time, invoice_no, allocated, rate, payment_id=posting)
-    recompute(c, [module_no], today)
+    recompute(
+        c, [module_no], today, Touched(invoices=(invoice_no,) if invoice_no else (), payments=(posting,))
+    )
     return posting
 
 
-_RECOMPUTE = [
-    """UPDATE debtor_invoice SET
+_RECOMPUTE = [  # (table, statement): each derived column from the postings and matches, in dependency order
+    (
+        "debtor_invoice",
+        """UPDATE debtor_invoice SET
          _remaining = CASE WHEN is_booked='YES' THEN total_amount - coalesce((SELECT sum(m.amount)
              FROM debtor_invoice_match m WHERE m.invoice_id_ = debtor_invoice.invoice_id_), 0)
              ELSE total_amount END,
          _credited = CASE WHEN invoice_id_ > 0 THEN coalesce((SELECT sum(n.total_amount)
              FROM debtor_creditnote n WHERE n.credit_invoice_id_ = debtor_invoice.invoice_id_), 0) ELSE 0 END
        WHERE {f}""",
-    """UPDATE debtor_invoice SET
+    ),
+    (
+        "debtor_invoice",
+        """UPDATE debtor_invoice SET
          is_matched = CASE WHEN is_booked='YES' AND _remaining=0 THEN 'YES' ELSE 'NO' END,
          is_credited = CASE WHEN _credited > 0 THEN 'YES' ELSE 'NO' END,
          is_credited_complete = CASE WHEN _credited > 0 AND _credited >= total_amount THEN 'YES' ELSE 'NO' END
        WHERE {f}""",
-    """UPDATE debtor_creditnote SET _remaining = total_amount - coalesce((SELECT sum(m.amount)
+    ),
+    (
+        "debtor_creditnote",
+        """UPDATE debtor_creditnote SET _remaining = total_amount - coalesce((SELECT sum(m.amount)
          FROM debtor_invoice_match m WHERE m.creditnote_id_ = debtor_creditnote.invoice_id_
          AND m.is_creditnote='YES'), 0) WHERE {f}""",
-    "UPDATE debtor_creditnote SET is_matched = CASE WHEN _remaining=0 THEN 'YES' ELSE 'NO' END WHERE {f}",
-    """UPDATE debtor_accounting_module SET _remaining = CASE type
+    ),
+    (
+        "debtor_creditnote",
+        "UPDATE debtor_creditnote SET is_matched = CASE WHEN _remaining=0 THEN 'YES' ELSE 'NO' END WHERE {f}",
+    ),
+    (
+        "debtor_accounting_module",
+        """UPDATE debtor_accounting_module SET _remaining = CASE type
          WHEN 'PAYMENT' THEN -currency_amount - coalesce((SELECT sum(m.amount) FROM debtor_invoice_match m
              WHERE m.payment_id = debtor_accounting_module.id AND m.is_creditnote='NO'), 0)
          WHEN 'INVOICE' THEN coalesce((SELECT i._remaining FROM debtor_invoice i
@@ -354,9 +401,15 @@ _RECOMPUTE = [
          ELSE coalesce((SELECT n._remaining FROM debtor_creditnote n
              WHERE n.invoice_id_ = debtor_accounting_module.invoice_id_), 0) END
        WHERE {f}""",
-    "UPDATE debtor_accounting_module SET is_matched = CASE WHEN "
-    "_remaining=0 THEN 'YES' ELSE 'NO' END WHERE {f}",
-    """UPDATE debtor_invoice_match SET is_matched = CASE WHEN
+    ),
+    (
+        "debtor_accounting_module",
+        "UPDATE debtor_accounting_module SET is_matched = CASE WHEN "
+        "_remaining=0 THEN 'YES' ELSE 'NO' END WHERE {f}",
+    ),
+    (
+        "debtor_invoice_match",
+        """UPDATE debtor_invoice_match SET is_matched = CASE WHEN
          coalesce((SELECT i._remaining FROM debtor_invoice i
              WHERE i.invoice_id_ = debtor_invoice_match.invoice_id_), 0) = 0
          AND (CASE WHEN is_creditnote='YES' THEN coalesce((SELECT n._remaining FROM debtor_creditnote n
@@ -365,29 +418,84 @@ _RECOMPUTE = [
                  WHERE p.id = debtor_invoice_match.payment_id), 0) END) = 0
          THEN 'YES' ELSE 'NO' END
        WHERE {f}""",
-    """UPDATE debtor SET
-         balance = coalesce((SELECT sum(i._remaining) FROM debtor_invoice i
-                 WHERE i.module_id_ = debtor.module_id_ AND i.is_booked='YES'), 0)
+    ),
+    (
+        "debtor",
+        """UPDATE debtor SET
+         balance = coalesce((SELECT sum(i._remaining) FROM debtor_invoice i INDEXED BY ix_inv_debtor_open
+                 WHERE i.module_id_ = debtor.module_id_ AND i.is_booked='YES' AND i._remaining <> 0), 0)
              - coalesce((SELECT sum(n._remaining) FROM debtor_creditnote n
                  WHERE n.module_id_ = debtor.module_id_ AND n.is_booked='YES'), 0)
              - coalesce((SELECT sum(p._remaining) FROM debtor_accounting_module p
-                 WHERE p.module_id_ = debtor.module_id_ AND p.type='PAYMENT'), 0),
-         due = coalesce((SELECT sum(i._remaining) FROM debtor_invoice i WHERE i.module_id_ = debtor.module_id_
-                 AND i.is_booked='YES' AND i._remaining > 0 AND i.time_due < :today), 0)
-       WHERE {f}""",
+                 INDEXED BY ix_dam_debtor_open
+                 WHERE p.module_id_ = debtor.module_id_ AND p.type='PAYMENT' AND p._remaining <> 0), 0),
+         due = coalesce((SELECT sum(i._remaining) FROM debtor_invoice i INDEXED BY ix_inv_debtor_open
+                 WHERE i.module_id_ = debtor.module_id_
+                 AND i.is_booked='YES' AND i._remaining <> 0 AND i._remaining > 0 AND i.time_due < :today), 0)
+       WHERE {f}""",  # `_remaining <> 0`: only open items count; store.py's partial indexes hold just those
+    ),
 ]
 
 
-def recompute(c: sqlite3.Connection, module_nos: Iterable[int] | None, today: dt.date) -> None:
-    """Re-derive every computed column for these debtors (all when None), from postings and matches."""
+@dataclass(frozen=True)
+class Touched:
+    """The documents a booking changed: invoice and credit-note numbers, payment posting ids."""
+
+    invoices: tuple[int, ...] = ()
+    creditnotes: tuple[int, ...] = ()
+    payments: tuple[int, ...] = ()
+
+
+_EACH = "SELECT value FROM json_each(:{})"
+# Only these rows' derived columns can change when the touched documents gain matches (a match's flag depends
+# on its invoice and its source; a posting's on its document or its own matches), so only they are
+# re-derived.
+_TOUCHED = {
+    "debtor_invoice": f"invoice_id_ IN ({_EACH.format('invoices')})",
+    "debtor_creditnote": f"invoice_id_ IN ({_EACH.format('creditnotes')})",
+    "debtor_accounting_module": (
+        "id IN (SELECT id FROM debtor_accounting_module WHERE type <> 'PAYMENT' AND invoice_id_ IN "  # noqa: S608
+        f"({_EACH.format('documents')}) UNION ALL {_EACH.format('payments')})"
+    ),
+    "debtor_invoice_match": (
+        f"id IN (SELECT id FROM debtor_invoice_match WHERE invoice_id_ IN ({_EACH.format('invoices')}) "  # noqa: S608
+        f"UNION SELECT id FROM debtor_invoice_match WHERE creditnote_id_ IN ({_EACH.format('creditnotes')}) "
+        f"UNION SELECT id FROM debtor_invoice_match WHERE payment_id IN ({_EACH.format('payments')}))"
+    ),
+}
+
+
+def recompute(
+    c: sqlite3.Connection, module_nos: Iterable[int] | None, today: dt.date, touched: Touched | None = None
+) -> None:
+    """Re-derive every computed column for these debtors (all when None), from postings and matches.
+
+    With ``touched``, only those documents (and their postings and matches) are re-derived, then the debtors'
+    balance and due: a payment to a debtor with 100,000 invoices costs what it costs for one with ten.
+    """
+    params: dict[str, str] = {"today": today.isoformat()}
     if module_nos is None:
-        where, params = "1", {"today": today.isoformat()}
+        debtors = "1"
     else:
-        where = "module_id_ IN (SELECT value FROM json_each(:debtors))"
-        params = {"today": today.isoformat(), "debtors": json.dumps(sorted(set(module_nos)))}
-    for sql in _RECOMPUTE:
-        statement = sql.format(f=where)
+        debtors = f"module_id_ IN ({_EACH.format('debtors')})"
+        params["debtors"] = json.dumps(sorted(set(module_nos)))
+    if touched is not None:
+        params.update(
+            invoices=json.dumps(touched.invoices),
+            creditnotes=json.dumps(touched.creditnotes),
+            documents=json.dumps([*touched.invoices, *touched.creditnotes]),
+            payments=json.dumps(touched.payments),
+        )
+    for table, sql in _RECOMPUTE:
+        scope = _TOUCHED[table] if touched is not None and table in _TOUCHED else debtors
+        statement = sql.format(f=scope)
         c.execute(statement, {k: v for k, v in params.items() if f":{k}" in statement})
+
+
+def recompute_due(c: sqlite3.Connection, today: dt.date) -> None:
+    """After the clock moved: only ``due`` depends on the date (balance is re-derived with it, cheaply)."""
+    _table, sql = _RECOMPUTE[-1]
+    c.execute(sql.format(f="1"), {"today": today.isoformat()})
 
 
 def open_balance(c: sqlite3.Connection, module_no: int) -> int:

@@ -13,7 +13,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dsobridge.sandbox.dynaccount import ledger
+from dsobridge.sandbox.dynaccount.actions import voucher_json
 from dsobridge.sandbox.dynaccount.errors import ApiError
+from dsobridge.sandbox.dynaccount.payments import book_payment
 from dsobridge.sandbox.dynaccount.values import parse_date, to_cents
 
 if TYPE_CHECKING:
@@ -70,10 +72,16 @@ def operator_app(sb: DynaccountSandbox) -> Starlette:
 
     async def seed(request: Request) -> Response:
         data = await _body(request)
+        share = data.get("open_share")
+        if share is not None and (
+            isinstance(share, bool) or not isinstance(share, int | Decimal) or not 0 <= share <= 1
+        ):
+            raise _Bad("'open_share' must be a number between 0 and 1")
         counts = sb.seed(
             debtors=_int(data, "debtors", 300, high=1_000_000),
             invoices=_int(data, "invoices", 5000, high=10_000_000),
             seed=_int(data, "seed", 1, high=2**31),
+            open_share=None if share is None else float(share),
         )
         return _json(200, {"ok": True, "counts": counts, "today": sb.today.isoformat()})
 
@@ -128,6 +136,7 @@ def operator_app(sb: DynaccountSandbox) -> Starlette:
         return _json(200, {"deliveries": list(sb.webhooks.log)})
 
     async def payments(request: Request) -> Response:
+        """A customer payment booked as an API client would: voucher, lines, book (webhooks included)."""
         data = await _body(request)
         module_no = _int(data, "module_id_", high=10**12)
         invoice_no = _int(data, "invoice_id_", 0, high=10**12)
@@ -136,12 +145,29 @@ def operator_app(sb: DynaccountSandbox) -> Starlette:
             when = parse_date(str(data["time"])) if data.get("time") else sb.today
         except (ArithmeticError, ValueError, OverflowError):
             raise _Bad("'amount' must be a number and 'time' a date") from None
-        with sb.store.tx() as c:
-            posting = ledger.book_payment(
-                c, module_no, amount, when, str(data.get("txt", "")), sb.today, invoice_no=invoice_no
+        store = sb.store
+        with store.tx() as c:
+            ledger.debtor_of(c, module_no)
+            voucher, lines = book_payment(
+                c,
+                module_no,
+                amount,
+                when,
+                str(data.get("txt", "")) or "Indbetaling",
+                sb.today,
+                invoice_no=invoice_no,
             )
-            row = sb.store.row_json(c, "debtor_accounting_module", posting)
-        sb.webhooks.emit("action", "book_draft", f"[{row}]")
+            enc = c.execute("SELECT enc_id_ FROM enclosure WHERE id=?", (voucher,)).fetchone()[0]
+            posting = c.execute(
+                "SELECT id FROM debtor_accounting_module WHERE enc_id_=? AND type='PAYMENT'", (enc,)
+            ).fetchone()[0]
+            row = store.row_json(c, "debtor_accounting_module", posting)
+            inserted = [("enclosure", store.row_json(c, "enclosure", voucher))]
+            inserted += [("accounting", store.row_json(c, "accounting", i)) for i in lines]
+            booked = voucher_json(store, c, voucher, lines)
+        for table, text in inserted:
+            sb.webhooks.emit("insert", table, text or "null")
+        sb.webhooks.emit("action", "book_draft", f"[{booked.text}]")
         return Response(f'{{"result":[{row}]}}', media_type="application/json")
 
     async def outbox(request: Request) -> Response:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from fpdf import FPDF
 
+from dsobridge.sandbox.dynaccount import seeddata
 from dsobridge.sandbox.dynaccount.errors import Invalid, NotFound
 from dsobridge.sandbox.dynaccount.values import from_cents, parse_date
 
@@ -86,8 +87,8 @@ class _Pdf(FPDF):
 
 
 def _company(c: sqlite3.Connection) -> str:
-    row = c.execute("SELECT name, vatno FROM accounting ORDER BY id LIMIT 1").fetchone()
-    return f"{row[0]} · CVR {row[1]}" if row else "Sandbox"
+    own = seeddata.company(c)
+    return f"{own['name']} · CVR {own['vatno']}"
 
 
 def document_pdf(c: sqlite3.Connection, kind: str, number: int) -> bytes:
@@ -128,7 +129,7 @@ def document_pdf(c: sqlite3.Connection, kind: str, number: int) -> bytes:
     pdf.ln(4)
     pdf.row([("Tekst", 90, "L"), ("Antal", 20, "R"), ("Pris", 30, "R"), ("Beløb", 40, "R")], bold=True)
     for txt, qty, price, amount in c.execute(
-        f"SELECT txt, qty, price, amount FROM {lines} WHERE {fk}=? ORDER BY sort, id",  # noqa: S608
+        f"SELECT txt, qty, price, total_amount - vat_amount FROM {lines} WHERE {fk}=? ORDER BY sort, id",  # noqa: S608
         (doc["id"],),
     ):
         pdf.row([(txt, 90, "L"), (_money(qty), 20, "R"), (_money(price), 30, "R"), (_money(amount), 40, "R")])
@@ -148,7 +149,7 @@ def _period(params: dict[str, str], today: dt.date) -> tuple[dt.date, dt.date]:
         end = parse_date(params["time_to"]) if params.get("time_to") else today
     except (ValueError, OverflowError, OSError):
         raise Invalid(
-            {"time_from": "time_from/time_to must be dates (YYYY-MM-DD, m-d-Y or Unix time)"}
+            {"time_from": "time_from/time_to must be dates (YYYY-MM-DD, m-d-Y, m-d-y or Unix time)"}
         ) from None
     if end < start:
         raise Invalid({"time_to": "Must not be before time_from"})

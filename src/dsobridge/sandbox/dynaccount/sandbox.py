@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dsobridge.sandbox.dynaccount import ledger
+from dsobridge.sandbox.dynaccount import ledger, seeddata
 from dsobridge.sandbox.dynaccount import seed as seeding
 from dsobridge.sandbox.dynaccount.actions import Actions
 from dsobridge.sandbox.dynaccount.faults import Faults
@@ -56,7 +56,7 @@ class DynaccountSandbox:
             self._today = dt.date.fromisoformat(stored_today) if stored_today else dt.date.today()
         if self.store.get_meta("reference") is None:
             with self.store.tx() as c:
-                seeding.reference_data(c, self._today)
+                seeddata.reference_data(c, self._today)
             self.store.set_meta("reference", "1")
         self._app: Any = None
 
@@ -92,7 +92,7 @@ class DynaccountSandbox:
         self._today = value
         self.store.set_meta("today", value.isoformat())
         with self.store.tx() as c:
-            ledger.recompute(c, None, value)
+            ledger.recompute_due(c, value)
 
     # -- faults ---------------------------------------------------------------------------------------------
     @property
@@ -112,16 +112,25 @@ class DynaccountSandbox:
         """Empty the accounting (reference data kept), clear faults and webhooks."""
         self.store.wipe()
         with self.store.tx() as c:
-            seeding.reference_data(c, self._today)
+            seeddata.reference_data(c, self._today)
         self._faults.reset()
         self.webhooks.clear()
 
-    def seed(self, debtors: int = 300, invoices: int = 5000, seed: int = 1) -> dict[str, int]:
-        """Replace all data with a deterministic company; returns row counts per table."""
+    def seed(
+        self, debtors: int = 300, invoices: int = 5000, seed: int = 1, *, open_share: float | None = None
+    ) -> dict[str, int]:
+        """Replace all data with a deterministic company; returns row counts per table.
+
+        ``open_share`` (0..1) is the share of invoices still open today; None: the payment behaviour decides.
+        """
         if debtors < 1 or invoices < 0:
             raise ValueError("need at least one debtor and a non-negative number of invoices")
+        if open_share is not None and not 0 <= open_share <= 1:
+            raise ValueError("open_share must be between 0 and 1")
         self.store.wipe()
-        return seeding.build(self.store, self._today, debtors=debtors, invoices=invoices, seed=seed)
+        return seeding.build(
+            self.store, self._today, debtors=debtors, invoices=invoices, seed=seed, open_share=open_share
+        )
 
     def advance(self, days: int = 30, *, seed: int = 2) -> dict[str, int]:
         """Move the clock ``days`` ahead, day by day adding invoices, payments and credit notes."""
@@ -131,6 +140,18 @@ class DynaccountSandbox:
 
     def subscribe_webhook(self, url: str, table: str, method: str) -> Subscription:
         return self.webhooks.subscribe(url, table, method)
+
+    def open_item_count(self) -> int:
+        """Open invoices, credit notes and payments on account (what a STOCK sync sends as items)."""
+        with self.store.lock:
+            return int(
+                self.store.conn.execute(
+                    "SELECT (SELECT count(*) FROM debtor_invoice WHERE is_booked='YES' AND "
+                    "is_matched='NO') + "
+                    "(SELECT count(*) FROM debtor_creditnote WHERE is_booked='YES' AND is_matched='NO') + "
+                    "(SELECT count(*) FROM debtor_accounting_module WHERE type='PAYMENT' AND is_matched='NO')"
+                ).fetchone()[0]
+            )
 
     def check_invariant(self) -> list[dict[str, Any]]:
         """Debtors whose stored balance differs from the open-item rule (should always be empty)."""

@@ -10,34 +10,66 @@ import contextlib
 import re
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from dsobridge.sandbox.dynaccount.schema import INT, MONEY, TABLES, Table
 from dsobridge.sandbox.dynaccount.values import default_value, money_sql
 
+# Every where-filter the sync and the public clients use is index-backed; every index ends (implicitly) with
+# the row id, so ``order=id`` within a filter, and ``order=<indexed field>`` with ties broken by id in the
+# same
+# direction, never sort: a page of 1,000 rows costs the same on a 1M-row table as on a small one.
+_FOREIGN_KEYS = (
+    "module_id_",
+    "invoice_id_",
+    "contact_id",
+    "enclosure_id",
+    "draft_id",
+    "invoice_id",
+    "order_id",
+    "quote_id",
+    "creditnote_id",
+    "order_product_id",
+)
 _INDEXES = [
     "CREATE UNIQUE INDEX IF NOT EXISTS ix_debtor_no ON debtor(module_id_)",
-    "CREATE INDEX IF NOT EXISTS ix_inv_no ON debtor_invoice(invoice_id_)",
-    "CREATE INDEX IF NOT EXISTS ix_inv_debtor ON debtor_invoice(module_id_)",
     "CREATE INDEX IF NOT EXISTS ix_inv_open ON debtor_invoice(is_booked, is_matched)",
-    "CREATE INDEX IF NOT EXISTS ix_invp_inv ON debtor_invoice_product(invoice_id)",
-    "CREATE INDEX IF NOT EXISTS ix_cn_no ON debtor_creditnote(invoice_id_)",
+    "CREATE INDEX IF NOT EXISTS ix_inv_open_no ON debtor_invoice(is_booked, is_matched, invoice_id_)",
+    "CREATE INDEX IF NOT EXISTS ix_inv_booked_no ON debtor_invoice(is_booked, invoice_id_)",
     "CREATE INDEX IF NOT EXISTS ix_cn_inv ON debtor_creditnote(credit_invoice_id_)",
-    "CREATE INDEX IF NOT EXISTS ix_cn_debtor ON debtor_creditnote(module_id_)",
     "CREATE INDEX IF NOT EXISTS ix_cn_open ON debtor_creditnote(is_booked, is_matched)",
-    "CREATE INDEX IF NOT EXISTS ix_cnp ON debtor_creditnote_product(creditnote_id)",
-    "CREATE INDEX IF NOT EXISTS ix_dam_debtor ON debtor_accounting_module(module_id_, type)",
+    "CREATE INDEX IF NOT EXISTS ix_cn_open_no ON debtor_creditnote(is_booked, is_matched, invoice_id_)",
+    "CREATE INDEX IF NOT EXISTS ix_cn_booked_no ON debtor_creditnote(is_booked, invoice_id_)",
     "CREATE INDEX IF NOT EXISTS ix_dam_open ON debtor_accounting_module(type, is_matched)",
     "CREATE INDEX IF NOT EXISTS ix_dam_enc ON debtor_accounting_module(enc_id_)",
-    "CREATE INDEX IF NOT EXISTS ix_m_inv ON debtor_invoice_match(invoice_id_)",
     "CREATE INDEX IF NOT EXISTS ix_m_cn ON debtor_invoice_match(creditnote_id_)",
+    "CREATE INDEX IF NOT EXISTS ix_m_kind_cn ON debtor_invoice_match(is_creditnote, creditnote_id_)",
     "CREATE INDEX IF NOT EXISTS ix_m_pay ON debtor_invoice_match(payment_id)",
-    "CREATE INDEX IF NOT EXISTS ix_m_debtor ON debtor_invoice_match(module_id_)",
     "CREATE INDEX IF NOT EXISTS ix_m_open ON debtor_invoice_match(is_matched)",
-    "CREATE INDEX IF NOT EXISTS ix_contact_debtor ON contact(module_id_)",
-    "CREATE INDEX IF NOT EXISTS ix_cu_contact ON contact_user(contact_id)",
+    "CREATE INDEX IF NOT EXISTS ix_enc_no ON enclosure(enc_id_)",
+    "CREATE INDEX IF NOT EXISTS ix_acc_off ON accounting(accountoff_id_)",
+    "CREATE INDEX IF NOT EXISTS ix_contact_row ON contact(module_id)",
+    # a debtor's balance and due (ledger.recompute) from its open items alone, read from the index
+    "CREATE INDEX IF NOT EXISTS ix_inv_debtor_open ON debtor_invoice(module_id_, time_due, _remaining) "
+    "WHERE is_booked='YES' AND _remaining <> 0",
+    "CREATE INDEX IF NOT EXISTS ix_dam_debtor_open ON debtor_accounting_module(module_id_, _remaining) "
+    "WHERE type='PAYMENT' AND _remaining <> 0",
+    "CREATE INDEX IF NOT EXISTS ix_dop_product ON debtor_order_product(product_id_)",
+    "CREATE INDEX IF NOT EXISTS ix_cop_product ON creditor_order_product(product_id_)",
+    "CREATE INDEX IF NOT EXISTS ix_stock_product ON stock_adjustment(product_id_)",
 ]
+
+
+def _foreign_key_indexes() -> list[str]:
+    return [
+        f"CREATE INDEX IF NOT EXISTS ix_{table.name}__{name} ON {table.name}({name})"
+        for table in TABLES.values()
+        for name in _FOREIGN_KEYS
+        if name in table.fields and name != table.key
+    ]
+
 
 _LIMIT_NUMBER = re.compile(r"^\s*\d{1,18}\s*$", re.ASCII)
 _ORDER_ITEM = re.compile(r"^\s*([a-z_][a-z0-9_]*)(?:\s+(asc|desc))?\s*$", re.IGNORECASE)
@@ -60,23 +92,90 @@ def _ddl(table: Table) -> list[str]:
     return [f"CREATE TABLE IF NOT EXISTS {table.name} ({', '.join(columns)})"]
 
 
-# Optional ledger-account pointers answer "" when unset, as the seed's vatcode rows do.
-EMPTY_WHEN_ZERO = frozenset({"accountoff_id_", "sum_account_id_"})
-
-
 def json_object_sql(table: Table, fields: Sequence[str]) -> str:
     parts = []
     for name in fields:
         field = table.fields[name]
         value = money_sql(name) if field.type == MONEY else name
-        if name in EMPTY_WHEN_ZERO and field.type == INT:
+        if name in table.blank_as_zero:
             value = f"CASE WHEN {name}=0 THEN '' ELSE {name} END"
         parts.append(f"'{name}', {value}")
     return f"json_object({', '.join(parts)})"
 
 
+Order = tuple[tuple[str, bool], ...]
+
+
+def total_order(order: Order) -> Order:
+    """The order a page is served in: as asked, ties broken by ``id`` in the direction of the last field (so
+    an index on the field, which ends with the row id, serves it without a sort); ``id`` when nothing
+    asked."""
+    if not order:
+        return (("id", False),)
+    if any(name == "id" for name, _ in order):
+        return order
+    return (*order, ("id", order[-1][1]))
+
+
+def _after(order: Order) -> str:
+    """SQL true for rows strictly after the key ``(?, ?, …)`` in ``order`` (a keyset continuation)."""
+    directions = {desc for _, desc in order}
+    if len(directions) == 1:
+        columns = ", ".join(name for name, _ in order)
+        marks = ", ".join("?" for _ in order)
+        return f"({columns}) {'<' if order[0][1] else '>'} ({marks})"
+    terms = []  # mixed directions: (a after) OR (a = AND b after) OR …
+    for i, (name, desc) in enumerate(order):
+        equal = [f"{prefix} = ?" for prefix, _ in order[:i]]
+        terms.append("(" + " AND ".join([*equal, f"{name} {'<' if desc else '>'} ?"]) + ")")
+    return "(" + " OR ".join(terms) + ")"
+
+
+def _after_params(order: Order, key: tuple) -> tuple:
+    if len({desc for _, desc in order}) == 1:
+        return key
+    return tuple(value for i in range(len(order)) for value in key[: i + 1])
+
+
+class _PageQuery:
+    """One get shape, by offset and continuing after a key; with each, the query of a page's last key (an
+    index walk of the page, no JSON: cheaper than numbering the rows of the page itself)."""
+
+    def __init__(self, table: Table, fields: Sequence[str], where: Sequence[str], order: Order) -> None:
+        self.order = order
+        keys = ", ".join(name for name, _ in order)
+        order_sql = ", ".join(f"{name} {'DESC' if desc else 'ASC'}" for name, desc in order)
+        clauses = [f"{name} = ?" for name in where]
+
+        def rows(select: str, conditions: list[str], tail: str) -> str:
+            return (
+                f"SELECT {select} FROM {table.name}"  # noqa: S608
+                + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
+                + f" ORDER BY {order_sql} {tail}"
+            )
+
+        def page(conditions: list[str], tail: str) -> str:
+            inner = rows(f"{json_object_sql(table, fields)} AS j", conditions, tail)
+            return f"SELECT coalesce(json_group_array(json(j)), '[]'), count(*) FROM ({inner})"  # noqa: S608
+
+        keyed = [*clauses, _after(order)]
+        self.by_offset = page(clauses, "LIMIT ? OFFSET ?")
+        self.by_key = page(keyed, "LIMIT ?")
+        self.last_by_offset = rows(keys, clauses, "LIMIT 1 OFFSET ?")
+        self.last_by_key = rows(keys, keyed, "LIMIT 1 OFFSET ?")
+
+
 class Store:
-    """The SQLite database of one sandbox accounting."""
+    """The SQLite database of one sandbox accounting.
+
+    Deep pages: the key of the last row of every page served is remembered per query (table, fields, filter
+    values, order) and offset; a request for the page that starts there continues after that key through the
+    index instead of skipping ``offset`` rows (a page no earlier page led to walks the index once, keys only,
+    to find where it starts). Any committed write forgets every key, so a page always holds exactly the rows
+    ``LIMIT count OFFSET offset`` would.
+    """
+
+    CURSORS = 4096
 
     def __init__(self, path: str | None = None) -> None:
         self.path = path or ":memory:"
@@ -85,7 +184,8 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
         self.conn.execute("PRAGMA synchronous=OFF")
         self.conn.execute("PRAGMA temp_store=MEMORY")
-        self._cache: dict[tuple, tuple[str, list[str]]] = {}
+        self._queries: dict[tuple, _PageQuery] = {}
+        self._cursors: OrderedDict[tuple, tuple] = OrderedDict()
         self.create_schema()
 
     def create_schema(self) -> None:
@@ -93,13 +193,24 @@ class Store:
             for table in TABLES.values():
                 for statement in _ddl(table):
                     self.conn.execute(statement)
-            for statement in _INDEXES:
-                self.conn.execute(statement)
+            self.create_indexes(self.conn)
             self.conn.execute("CREATE TABLE IF NOT EXISTS _meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS _outbox (id INTEGER PRIMARY KEY, time TEXT, invoice_id_ INTEGER,"
                 " email TEXT, msg TEXT, is_attached TEXT, pdf BLOB)"
             )
+
+    @staticmethod
+    def create_indexes(c: sqlite3.Connection) -> None:
+        for statement in [*_INDEXES, *_foreign_key_indexes()]:
+            c.execute(statement)
+
+    @staticmethod
+    def drop_indexes(c: sqlite3.Connection) -> None:
+        """Drop the secondary indexes (a bulk load then rebuilds them once: much faster than row by row)."""
+        names = c.execute("SELECT name FROM sqlite_master WHERE type='index' AND name LIKE 'ix_%'").fetchall()
+        for (name,) in names:
+            c.execute(f"DROP INDEX {name}")
 
     def wipe(self) -> None:
         with self.tx() as c:
@@ -113,15 +224,17 @@ class Store:
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; rolled back on any exception."""
+        """One write transaction; rolled back on any exception. Remembered page keys are dropped."""
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
+            self._cursors.clear()
             try:
                 yield self.conn
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+            self._cursors.clear()
 
     # -- meta ---------------------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -134,33 +247,18 @@ class Store:
             self.conn.execute("INSERT OR REPLACE INTO _meta(key, value) VALUES (?, ?)", (key, value))
 
     # -- reads --------------------------------------------------------------------------------------------
-    def compile_page(
-        self,
-        table: Table,
-        select: tuple[str, ...],
-        where: tuple[str, ...],
-        order: tuple[tuple[str, bool], ...],
-    ) -> str:
+    def _query(
+        self, table: Table, select: tuple[str, ...], where: tuple[str, ...], order: Order
+    ) -> _PageQuery:
         key = (table.name, select, where, order)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached[0]
-        for name in (*select, *where, *(o[0] for o in order)):
-            if name not in table.fields:
-                raise QueryError(f"Unknown field '{name}' in table '{table.name}'")
-        fields = select or table.public
-        clauses = " AND ".join(f"{name} = ?" for name in where)
-        order_sql = ", ".join(f"{name} {'DESC' if desc else 'ASC'}" for name, desc in order) or "id ASC"
-        if order and not any(name == "id" for name, _ in order):
-            order_sql += ", id ASC"  # deterministic pages
-        inner = (
-            f"SELECT {json_object_sql(table, fields)} AS j FROM {table.name}"  # noqa: S608
-            + (f" WHERE {clauses}" if clauses else "")
-            + f" ORDER BY {order_sql} LIMIT ? OFFSET ?"
-        )
-        sql = f"SELECT coalesce(json_group_array(json(j)), '[]'), count(*) FROM ({inner})"  # noqa: S608
-        self._cache[key] = (sql, list(fields))
-        return sql
+        query = self._queries.get(key)
+        if query is None:
+            for name in (*select, *where, *(o[0] for o in order)):
+                if name not in table.fields:
+                    raise QueryError(f"Unknown field '{name}' in table '{table.name}'")
+            query = _PageQuery(table, select or table.public, where, total_order(order))
+            self._queries[key] = query
+        return query
 
     def page(
         self,
@@ -168,16 +266,37 @@ class Store:
         *,
         select: tuple[str, ...] = (),
         where: Mapping[str, Any] | None = None,
-        order: tuple[tuple[str, bool], ...] = (),
+        order: Order = (),
         offset: int = 0,
         count: int = -1,
     ) -> tuple[str, int]:
         """(JSON array text, number of rows) of one page."""
         where = dict(where or {})
-        sql = self.compile_page(table, select, tuple(where), order)
+        query = self._query(table, select, tuple(where), order)
+        shape = (table.name, select, tuple(where.items()), order)
         with self.lock:
-            text, num = self.conn.execute(sql, (*where.values(), count, offset)).fetchone()
+            key = self._cursors.get((*shape, offset)) if offset else None
+            if key is None and offset:  # a cold deep page: one walk of the index to where it starts
+                before = self.conn.execute(query.last_by_offset, (*where.values(), offset - 1)).fetchone()
+                if before is None:
+                    return "[]", 0
+                key = tuple(before)
+            if key is not None:
+                after = (*where.values(), *_after_params(query.order, key))
+                text, num = self.conn.execute(query.by_key, (*after, count)).fetchone()
+                last = (query.last_by_key, (*after, num - 1))
+            else:
+                text, num = self.conn.execute(query.by_offset, (*where.values(), count, 0)).fetchone()
+                last = (query.last_by_offset, (*where.values(), num - 1))
+            if num and num == count:  # a full page: the client will likely ask for the next one
+                self._remember((*shape, offset + num), tuple(self.conn.execute(*last).fetchone()))
         return text, num
+
+    def _remember(self, position: tuple, key: tuple) -> None:
+        self._cursors[position] = key
+        self._cursors.move_to_end(position)
+        while len(self._cursors) > self.CURSORS:
+            self._cursors.popitem(last=False)
 
     def row_json(self, c: sqlite3.Connection, table: str, row_id: int) -> str | None:
         spec = TABLES[table]

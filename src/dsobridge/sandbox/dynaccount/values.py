@@ -16,7 +16,7 @@ from dsobridge.sandbox.dynaccount.schema import BOOL, DATE, ENUM, INT, MONEY, Fi
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 _MONEY = re.compile(r"^-?\d{1,13}(\.\d{1,2})?$")
 _INT = re.compile(r"^-?\d{1,18}$")
-_MDY = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
+_MDY = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4}|\d{2})$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CENT = Decimal("0.01")
 
@@ -30,35 +30,54 @@ def from_cents(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
 
 
+def _year(text: str) -> int:
+    """A four-digit year as is; two digits as PHP's ``y`` reads them: 70–99 → 19xx, 00–69 → 20xx."""
+    year = int(text)
+    if len(text) == 2:
+        year += 1900 if year >= 70 else 2000
+    return year
+
+
 def parse_date(text: str) -> dt.date:
-    """``YYYY-MM-DD``, ``m-d-Y`` (spec §4) or a Unix timestamp read in Europe/Copenhagen."""
+    """``YYYY-MM-DD``, ``m-d-Y`` (spec §4), ``m-d-y`` (``01-02-14``, the PHP library's tests) or a Unix
+    timestamp read in Europe/Copenhagen."""
     text = text.strip()
     if _ISO.match(text):
         return dt.date.fromisoformat(text)
     mdy = _MDY.match(text)
     if mdy:
-        return dt.date(int(mdy.group(3)), int(mdy.group(1)), int(mdy.group(2)))
+        return dt.date(_year(mdy.group(3)), int(mdy.group(1)), int(mdy.group(2)))
     if _INT.match(text):
         return dt.datetime.fromtimestamp(int(text), tz=COPENHAGEN).date()
-    raise ValueError("Must be a date (YYYY-MM-DD, m-d-Y or a Unix timestamp)")
+    raise ValueError(DATE_MESSAGE)
+
+
+DATE_MESSAGE = "Must be a date (YYYY-MM-DD, m-d-Y, m-d-y or a Unix timestamp)"
+
+
+def empty_value(field: Field) -> int | str:
+    """What ``''`` ("no value", as the official library sends it for every field) stores: 0, ``''`` or NO."""
+    if field.type in (MONEY, INT):
+        return 0
+    if field.type == BOOL:
+        return "NO"
+    return ""
 
 
 def parse_value(field: Field, text: str) -> int | str:
     """The stored value of one input text, or ValueError with the message for the client."""
     kind = field.type
+    if text == "":
+        return empty_value(field)
     if kind == MONEY:
         if not _MONEY.match(text.strip()):
             raise ValueError("Must be an amount with at most two decimals, like 1250.50")
         return to_cents(text.strip())
     if kind == INT:
-        if text == "":
-            return 0
         if not _INT.match(text.strip()):
             raise ValueError("Must be an integer")
         return int(text)
     if kind == DATE:
-        if text == "":
-            return ""
         try:
             return parse_date(text).isoformat()
         except (ValueError, OverflowError, OSError) as exc:
@@ -78,14 +97,21 @@ def parse_value(field: Field, text: str) -> int | str:
 
 
 def default_value(field: Field) -> int | str:
-    if field.type in (MONEY, INT):
-        return 0
-    if field.type == BOOL:
-        return "NO"
-    return ""
+    """The column default of a new row: the empty value, or the first choice of an enum without an empty
+    one."""
+    if field.type == ENUM and field.choices and "" not in field.choices:
+        return field.choices[0]
+    return empty_value(field)
 
 
 def money_sql(column: str) -> str:
     """SQL rendering hundredths as a JSON number with two decimals (``-5.07``)."""
     sign = f"CASE WHEN {column}<0 THEN '-' ELSE '' END"
     return f"json(printf('%s%d.%02d', {sign}, abs({column})/100, abs({column})%100))"
+
+
+def cvr_valid(cvr: str) -> bool:
+    """A Danish CVR number: 8 digits, not starting with 0, mod 11 with weights 2,7,6,5,4,3,2,1."""
+    if len(cvr) != 8 or not cvr.isascii() or not cvr.isdigit() or cvr[0] == "0":
+        return False
+    return sum(w * int(d) for w, d in zip((2, 7, 6, 5, 4, 3, 2, 1), cvr, strict=True)) % 11 == 0

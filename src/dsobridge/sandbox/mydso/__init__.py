@@ -4,18 +4,36 @@
 """
 
 from dsobridge.sandbox.mydso.ftp import make_self_signed_certificate
-from dsobridge.sandbox.mydso.importer import COLUMNS, MAX_REJECTED_ROWS, run_import
-from dsobridge.sandbox.mydso.options import KINDS, ImportOptions, options_from_filename, options_from_query
-from dsobridge.sandbox.mydso.reader import ImportFailed, open_csv
+from dsobridge.sandbox.mydso.importer import COLUMNS, run_import
+from dsobridge.sandbox.mydso.options import (
+    KINDS,
+    ImportOptions,
+    options_from_filename,
+    options_from_query,
+    text_encoding,
+)
+from dsobridge.sandbox.mydso.reader import (
+    MAX_COLUMNS,
+    MAX_FIELD_CHARS,
+    MAX_SEPARATORS,
+    ImportFailed,
+    open_csv,
+)
+from dsobridge.sandbox.mydso.rows import MAX_REJECTED_ROWS
 from dsobridge.sandbox.mydso.sandbox import DEMO_LOGIN, MyDsoSandbox
 from dsobridge.sandbox.mydso.store import SCHEMA, Store
-from dsobridge.sandbox.mydso.values import parse_amount, parse_date
+from dsobridge.sandbox.mydso.values import EARLIEST_DATE, LATEST_AS_OF, parse_amount, parse_date
 
 __all__ = [
     "COLUMNS",
     "DEMO_LOGIN",
+    "EARLIEST_DATE",
     "KINDS",
+    "LATEST_AS_OF",
+    "MAX_COLUMNS",
+    "MAX_FIELD_CHARS",
     "MAX_REJECTED_ROWS",
+    "MAX_SEPARATORS",
     "SCHEMA",
     "ImportFailed",
     "ImportOptions",
@@ -28,4 +46,5 @@ __all__ = [
     "parse_amount",
     "parse_date",
     "run_import",
+    "text_encoding",
 ]

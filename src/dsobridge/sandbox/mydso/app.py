@@ -12,28 +12,31 @@ import binascii
 import dataclasses
 import importlib
 import json
+import logging
 import tempfile
 from collections.abc import AsyncGenerator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from dsobridge.sandbox.mydso.importer import failure_report
 from dsobridge.sandbox.mydso.options import KINDS, ImportOptions, options_from_query
 from dsobridge.sandbox.mydso.reader import ImportFailed
+from dsobridge.sandbox.mydso.values import EARLIEST_DATE, LATEST_AS_OF, as_of_in_range
 
 if TYPE_CHECKING:
     from dsobridge.sandbox.mydso.sandbox import MyDsoSandbox
 
 __all__ = ["build_app", "status_for"]
 
+_log = logging.getLogger("dsobridge.sandbox.mydso.app")
 SPOOL_IN_MEMORY = 1 << 20
 _STATUS = {"ACCESS_DENIED": 401, "UNKNOWN_TYPE": 404, "TOO_LARGE": 413, "UNKNOWN_JOB": 404}
 
@@ -73,6 +76,8 @@ def _denied(kind: str | None = None) -> JSONResponse:
 
 
 async def _spool(request: Request, cap: int) -> IO[bytes]:
+    """The whole body, or ``INCOMPLETE_UPLOAD`` when the client goes away before its end (nothing of it is
+    imported: the server never guesses that a body cut short was complete)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cap:
         raise ImportFailed("TOO_LARGE", f"the body exceeds {cap} bytes", status=413)
@@ -84,6 +89,11 @@ async def _spool(request: Request, cap: int) -> IO[bytes]:
             if total > cap:
                 raise ImportFailed("TOO_LARGE", f"the body exceeds {cap} bytes", status=413)
             spool.write(chunk)
+    except ClientDisconnect:
+        spool.close()
+        raise ImportFailed(
+            "INCOMPLETE_UPLOAD", f"the client disconnected after {total:,} bytes of the body; not imported"
+        ) from None
     except BaseException:
         spool.close()
         raise
@@ -149,6 +159,8 @@ def build_app(sandbox: MyDsoSandbox) -> Starlette:
             options = _prepare(request, kind)
             body = await _spool(request, sandbox.max_body_bytes)
         except ImportFailed as exc:
+            if exc.code == "INCOMPLETE_UPLOAD":  # no one will read the answer: the log says what happened
+                _log.warning("HTTP upload of %s by %s ended before the end of the body: %s", kind, login, exc)
             return _json(failure_report(kind, options, exc))
         return login, options, body
 
@@ -187,12 +199,8 @@ def build_app(sandbox: MyDsoSandbox) -> Starlette:
     async def clock(request: Request) -> JSONResponse:
         if request.method == "POST":
             try:
-                payload = json.loads(await request.body() or b"{}")
-                if "today" in payload:
-                    sandbox.today = date.fromisoformat(payload["today"])
-                if "advance_days" in payload:
-                    sandbox.advance(int(payload["advance_days"]))
-            except (ValueError, TypeError, AttributeError) as exc:
+                sandbox.today = _new_date(sandbox.today, json.loads(await request.body() or b"{}"))
+            except (ValueError, TypeError, AttributeError, OverflowError) as exc:
                 return JSONResponse(
                     {"success": False, "error_code": "BAD_OPTION", "message": f"clock: {exc}"},
                     status_code=400,
@@ -216,6 +224,22 @@ def build_app(sandbox: MyDsoSandbox) -> Starlette:
     routes += _optional_routes(sandbox, "ledger_api", "ledger_routes")
     routes += _optional_routes(sandbox, "web", "web_routes")
     return Starlette(routes=routes)
+
+
+def _new_date(today: date, payload: Any) -> date:
+    """``{"today": "YYYY-MM-DD"}`` and/or ``{"advance_days": N}`` (whole days), within the sandbox's range."""
+    if not isinstance(payload, dict):
+        raise TypeError("the body must be a JSON object")
+    if "today" in payload:
+        today = date.fromisoformat(payload["today"])
+    if "advance_days" in payload:
+        days = payload["advance_days"]
+        if isinstance(days, bool) or not isinstance(days, int | str):
+            raise TypeError("advance_days must be a whole number of days")
+        today += timedelta(days=int(days))
+    if not as_of_in_range(today):
+        raise ValueError(f"the date must lie from {EARLIEST_DATE} to {LATEST_AS_OF}")
+    return today
 
 
 def _now() -> str:

@@ -2,7 +2,8 @@
 
 A file is processed when its upload completes (or when it is renamed) if its name begins with ``clients``,
 ``items``, ``contacts`` or ``users`` and does not end like a temporary upload (``.part``, ``.tmp``, …). The
-import runs on the sandbox's job worker; then the file disappears and ``<name>.report.json`` appears.
+import runs on the sandbox's job worker; then the file disappears and ``<name>.report.json`` appears. Only a
+completed transfer is imported: ``UploadEnd`` tells a cut from an end, ``DropUploads`` decides.
 
 With ``tls=True`` the server is pyftpdlib's ``TLS_FTPHandler`` (``AUTH TLS``, ``PBSZ``, ``PROT``), with the
 given certificate files or a self-signed certificate for ``localhost``/``127.0.0.1``/``::1`` generated at
@@ -12,29 +13,29 @@ start into a private temporary directory (removed at ``stop()``); the private ke
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
+import sys
 import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from pyftpdlib.authorizers import AuthenticationFailed, DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.handlers import DTPHandler, FTPHandler
 from pyftpdlib.servers import FTPServer
 
-from dsobridge.sandbox.mydso.jobs import Job
-from dsobridge.sandbox.mydso.options import kind_from_filename, options_from_filename
+from dsobridge.sandbox.mydso.ftp_uploads import DropUploads
 
 if TYPE_CHECKING:
     from dsobridge.sandbox.mydso.sandbox import MyDsoSandbox
 
 __all__ = ["FtpDrop", "make_self_signed_certificate"]
 
+_log = logging.getLogger("dsobridge.sandbox.mydso.ftp")
 _SAFE_LOGIN = re.compile(r"[A-Za-z0-9._@-]{1,64}")
 # pyftpdlib configures its own INFO logging to stderr unless its logger has a handler; keep it to warnings
 _pyftpdlib_log = logging.getLogger("pyftpdlib")
@@ -69,24 +70,122 @@ class _StoreAuthorizer(DummyAuthorizer):
                 self.add_user(username, "", str(home), perm="elradfmwMT")
 
 
-class _DropEvents:
-    """What both handlers (plain and TLS) do when a file lands: hand it to the drop."""
+class UploadEnd:
+    """Data-channel mixin: an upload ends complete only when the client ends it cleanly.
 
-    drop: FtpDrop
+    In FTP's stream mode the end of a file is the close of the data connection, and pyftpdlib counts any
+    close as the end: a reset (RST) or, over TLS, a close without the sender's ``close_notify`` too. Both
+    reach ``close()`` while their error is being handled (``sys.exc_info()``); a clean end (a FIN without
+    TLS, ``close_notify`` with TLS) does not. Such an upload is marked cut, for good: pyftpdlib answers
+    ``426`` and calls ``on_incomplete_file_received`` instead of ``on_file_received``. (The mark must stick:
+    over TLS the close finishes later, after pyftpdlib's read loop has set ``transfer_finished`` again.) An
+    ``ABOR``, a lost control connection or a stalled transfer are unfinished in pyftpdlib already.
+    """
+
+    receive: bool
+    _closed: bool
+    _resp: tuple[str, Any]
+    _finished = False
+    _cut = False
+
+    @property
+    def transfer_finished(self) -> bool:
+        return self._finished and not self._cut
+
+    @transfer_finished.setter
+    def transfer_finished(self, value: bool) -> None:
+        self._finished = value
+
+    def close(self) -> None:
+        if self.receive and not self._closed and self._finished and not _ended_cleanly():
+            self._cut = True
+            self._resp = ("426 Connection lost before the end of the file; transfer aborted.", _log.debug)
+        super().close()  # type: ignore[misc]
+
+
+def _ended_cleanly() -> bool:
+    error = sys.exc_info()[1]
+    return error is None or type(error).__name__ == "ZeroReturnError"  # OpenSSL's close_notify
+
+
+class _DropDTP(UploadEnd, DTPHandler):
+    pass
+
+
+class _DropEvents:
+    """Control-handler mixin (plain and TLS): tells the drop's ``DropUploads`` what happens to files, and
+    refuses to change a file that is busy (waiting for its import or being imported)."""
+
+    uploads: DropUploads
     username: str
+    _rnfr: str | None
+
+    def _refuse_busy(self, path: str) -> bool:
+        if self.uploads.busy(path):
+            name = os.path.basename(path)
+            self.respond(f"550 {name} is being imported; try again when its report is there.")  # type: ignore[attr-defined]
+            return True
+        return False
+
+    def ftp_STOR(self, file: str, mode: str = "w") -> str | None:  # APPE too
+        if self._refuse_busy(file):
+            return None
+        path = super().ftp_STOR(file, mode)  # type: ignore[misc]
+        if path:
+            self.uploads.started(path)
+        return path
 
     def on_file_received(self, file: str) -> None:
-        self.drop.consider(self.username, file)
+        self.uploads.ended(self.username, file, complete=True)
+
+    def on_incomplete_file_received(self, file: str) -> None:
+        self.uploads.ended(self.username, file, complete=False)
+
+    def _on_dtp_close(self) -> None:
+        """A data connection that closes before the queued upload could start (a reset right after
+        connecting) would leave the client waiting forever: answer 426, the upload is unfinished."""
+        pending = self._in_dtp_queue  # type: ignore[has-type]
+        if pending is not None:
+            self._in_dtp_queue = None
+            file, _command = pending
+            file.close()
+            self.respond("426 Data connection closed before the transfer started.")  # type: ignore[attr-defined]
+            self.on_incomplete_file_received(file.name)
+        super()._on_dtp_close()  # type: ignore[misc]
+
+    def ftp_RNFR(self, path: str) -> None:
+        if not self._refuse_busy(path):
+            super().ftp_RNFR(path)  # type: ignore[misc]
 
     def ftp_RNTO(self, path: str) -> tuple[str, str] | None:
+        if self._rnfr and self._refuse_busy(path):
+            self._rnfr = None
+            return None
         result = super().ftp_RNTO(path)  # type: ignore[misc]
         if result:
-            self.drop.consider(self.username, result[1])
+            self.uploads.renamed(self.username, *result)
         return result
+
+    def ftp_DELE(self, path: str) -> str | None:
+        if self._refuse_busy(path):
+            return None
+        result = super().ftp_DELE(path)  # type: ignore[misc]
+        if result:
+            self.uploads.deleted(result)
+        return result
+
+    def log_exception(self, instance: object) -> None:
+        """A client that goes away mid-transfer is not a server error: no traceback (``DropUploads`` logs
+        the unfinished upload in one line). Anything else keeps pyftpdlib's traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError) or type(error).__module__.startswith("OpenSSL"):
+            _log.debug("FTP connection error (%s): %s", type(error).__name__, error)
+        else:
+            super().log_exception(instance)  # type: ignore[misc]
 
 
 class _DropHandler(_DropEvents, FTPHandler):
-    pass
+    dtp_handler = _DropDTP
 
 
 def make_self_signed_certificate(
@@ -213,6 +312,7 @@ class FtpDrop:
         handler: type[FTPHandler]
         if tls:
             from pyftpdlib.handlers.ftps.control import TLS_FTPHandler
+            from pyftpdlib.handlers.ftps.data import TLS_DTPHandler
 
             if certfile is None:
                 self._tls_dir = tempfile.TemporaryDirectory(prefix="dsobridge-mydso-ftps-")
@@ -230,14 +330,16 @@ class FtpDrop:
                     "ssl_context": context,
                     "tls_control_required": tls_control_required,
                     "tls_data_required": tls_data_required,
+                    "dtp_handler": type("MyDsoTlsDropDTP", (UploadEnd, TLS_DTPHandler), {}),
                 },
             )
         else:
             handler = type("MyDsoDropHandler", (_DropHandler,), {})
         self._tmpdir = tempfile.TemporaryDirectory(prefix="dsobridge-mydso-ftp-")
         self.root = Path(self._tmpdir.name)
+        self.uploads = DropUploads(sandbox.jobs)
         handler.authorizer = _StoreAuthorizer(sandbox, self.root)
-        handler.drop = self  # type: ignore[attr-defined]
+        handler.uploads = self.uploads  # type: ignore[attr-defined]
         handler.banner = "My DSO Manager sandbox FTP drop" + (" (explicit FTPS: AUTH TLS)" if tls else "")
         handler.auth_failed_timeout = 0.2  # pyftpdlib waits 3 s after a wrong password; a sandbox need not
         handler.passive_ports = None
@@ -283,6 +385,7 @@ class FtpDrop:
         self._server.close_all()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.sandbox.jobs.join(timeout=30)  # the imports of received files write their reports here
         self._tmpdir.cleanup()
         self._cleanup_tls()
 
@@ -293,28 +396,3 @@ class FtpDrop:
 
     def __repr__(self) -> str:
         return f"FtpDrop(address={self.address!r}, tls={self.tls})"
-
-    def consider(self, login: str, path: str) -> None:
-        """Queue ``path`` for import when its name announces a file type; ignore it otherwise."""
-        name = os.path.basename(path)
-        kind = kind_from_filename(name)
-        if kind is None:
-            return
-        options = options_from_filename(name)
-
-        def open_body() -> IO[bytes] | None:
-            try:
-                return open(path, "rb")
-            except FileNotFoundError:
-                return None
-
-        def on_done(job: Job) -> None:
-            if job.report is None:
-                return
-            target = Path(path + ".report.json")
-            partial = target.with_name("." + target.name + ".writing")
-            partial.write_text(json.dumps(job.report, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(partial, target)
-            Path(path).unlink(missing_ok=True)
-
-        self.sandbox.jobs.submit(login, kind, options, open_body, channel="ftp", on_done=on_done)

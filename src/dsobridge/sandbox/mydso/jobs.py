@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import secrets
 import threading
@@ -12,6 +13,8 @@ from typing import IO, Any
 from dsobridge.sandbox.mydso.options import ImportOptions
 
 __all__ = ["Job", "JobQueue"]
+
+_log = logging.getLogger("dsobridge.sandbox.mydso.jobs")
 
 
 @dataclass
@@ -79,11 +82,15 @@ class JobQueue:
                     with body:
                         job.report = self._run(job, body)
                     job.status = "done" if job.report.get("success") else "failed"
-                if job.on_done is not None:
-                    job.on_done(job)
             except Exception as exc:  # a bug must not kill the worker; the job says what happened
+                _log.exception("import job %s (%s, %s) failed", job.id, job.kind, job.channel)
                 job.status = "failed"
                 job.report = {"success": False, "error_code": "INTERNAL_ERROR", "message": type(exc).__name__}
+            try:
+                if job.on_done is not None:
+                    job.on_done(job)
+            except Exception:
+                _log.exception("import job %s: writing its outcome failed", job.id)
             finally:
                 job.finished.set()
 

@@ -41,6 +41,7 @@ from dsobridge.receivables import (
     round_money,
 )
 from dsobridge.receivables.dso import DsoFigures, SalesLedger
+from dsobridge.sandbox.mydso.values import EARLIEST_DATE, LATEST_AS_OF, as_of_in_range
 
 __all__ = [
     "ClientRow",
@@ -418,9 +419,14 @@ def _as_of(sandbox: SandboxLike, request: Request) -> date:
     if not text:
         return sandbox.today
     try:
-        return date.fromisoformat(text)
+        as_of = date.fromisoformat(text)
     except ValueError:
-        raise LedgerError(400, "BAD_PARAMETER", "as_of must be a date YYYY-MM-DD.") from None
+        as_of = None
+    if as_of is None or not as_of_in_range(as_of):
+        raise LedgerError(
+            400, "BAD_PARAMETER", f"as_of must be a date YYYY-MM-DD from {EARLIEST_DATE} to {LATEST_AS_OF}."
+        )
+    return as_of
 
 
 def _opt(request: Request, name: str) -> str | None:

@@ -11,12 +11,19 @@ import codecs
 import csv
 import io
 import itertools
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-__all__ = ["CsvFile", "ImportFailed", "open_csv"]
+__all__ = ["MAX_COLUMNS", "MAX_FIELD_CHARS", "MAX_SEPARATORS", "CsvFile", "ImportFailed", "open_csv"]
 
+MAX_COLUMNS = 1_000  # named header columns; the widest file type has 29, the rest is room for ERP extras
+MAX_SEPARATORS = (
+    16_384  # per line (;, , or TAB outside quotes), empty trailing fields included: Excel's width
+)
+MAX_FIELD_CHARS = 131_072  # the csv module's field limit (csv.field_size_limit()), kept as documented
 _BOM = codecs.BOM_UTF8
+_QUOTED = re.compile(r'"[^"]*"')
 _C1_FALLBACK = "dsobridge-latin1-fallback"
 
 
@@ -66,29 +73,67 @@ def _sniff_delimiter(header_line: str) -> str:
 
 
 def _decoded_lines(stream: BinaryIO, encoding: str) -> Iterator[str]:
-    """Decode line by line so that an encoding error names its physical line (ASCII-compatible encodings);
-    UTF-16/32 go through a text wrapper, where the line of an error is the first line not yet delivered."""
+    """Decode line by line so that an error names its physical line (ASCII-compatible encodings); UTF-16/32
+    go through a text wrapper, where the line of an error is the first line not yet delivered.
+
+    Each line is checked on the way: a NUL character is refused (no CSV holds one, and it would end a value
+    early in SQLite and C readers), and so is a line of more than ``MAX_SEPARATORS`` separators, before the
+    parser could build a record of millions of fields (a line that long is checked closely, the others pass
+    on their length)."""
     number = 1  # the line being decoded
-    try:
-        if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
-            text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")  # type: ignore[arg-type]
-            try:
-                for line in text:
-                    yield line
-                    number += 1
-            finally:
-                text.detach()
-            return
+    text = None
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        text = io.TextIOWrapper(stream, encoding=encoding, errors="strict", newline="")  # type: ignore[arg-type]
+        source: Iterator[str] = iter(text)
+    else:
         decode = _decoder(encoding).decode
-        for raw in stream:
-            yield decode(raw)
+        source = itertools.chain(map(decode, stream), _tail(decode))
+    try:
+        for line in source:
+            if "\x00" in line:
+                raise ImportFailed("CSV_BAD_SYNTAX", f"line {number}: a NUL character{_nul_hint(line)}")
+            if len(line) > MAX_SEPARATORS and _separators(line) > MAX_SEPARATORS:
+                raise ImportFailed(
+                    "CSV_BAD_SYNTAX", f"line {number}: more than {MAX_SEPARATORS:,} fields on one line"
+                )
+            yield line
             number += 1
-        tail = decode(b"", final=True)
-        if tail:
-            yield tail
-    except UnicodeDecodeError as exc:
-        line = number
-        raise ImportFailed("BAD_ENCODING", f"line {line}: {exc.reason} for {encoding}") from None
+    except UnicodeError as exc:
+        raise ImportFailed(
+            "BAD_ENCODING", f"line {number}: {_decoding_problem(exc)} for {encoding}"
+        ) from None
+    finally:
+        if text is not None:
+            text.detach()
+
+
+def _tail(decode: Callable[..., str]) -> Iterator[str]:
+    tail = decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+def _separators(line: str) -> int:
+    """The separators (any of the three) outside quotes; only called for lines longer than the limit."""
+    if max(line.count(";"), line.count(","), line.count("\t")) <= MAX_SEPARATORS:
+        return 0
+    outside = _QUOTED.sub("", line)
+    return max(outside.count(";"), outside.count(","), outside.count("\t"))
+
+
+def _decoding_problem(error: UnicodeError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return error.reason
+    text = str(error)  # utf-16/utf-32 without a byte order mark: "UTF-16 stream does not start with BOM"
+    if "BOM" in text:
+        return "no byte order mark (BOM): add one, or name the byte order (e.g. utf-16-le)"
+    return text
+
+
+def _nul_hint(line: str) -> str:
+    if line.count("\x00") * 3 < len(line):
+        return ""
+    return " (every other character: is the file UTF-16? then declare that encoding)"
 
 
 class CsvFile:
@@ -101,13 +146,15 @@ class CsvFile:
         try:
             raw = next(self._reader)
         except csv.Error as exc:
-            raise ImportFailed("CSV_BAD_SYNTAX", f"line {skipped + 1}: header: {exc}") from None
+            raise ImportFailed("CSV_BAD_SYNTAX", f"line {skipped + 1}: header: {_csv_problem(exc)}") from None
         names = [name.strip().lower() for name in raw]
         # a trailing separator (Protheus) or trailing empty columns (Excel saves the used range, so a sheet
         # with formatted blank columns gives ``a;b;;``): nameless columns at the end are dropped
         self.trailing_separator = len(names) > 1 and names[-1] == ""
         while len(names) > 1 and names[-1] == "":
             names.pop()
+        if len(names) > MAX_COLUMNS:
+            raise ImportFailed("CSV_BAD_SYNTAX", f"header: {len(names):,} columns, at most {MAX_COLUMNS:,}")
         seen: set[str] = set()
         for position, name in enumerate(names, start=1):
             if not name:
@@ -139,7 +186,15 @@ class CsvFile:
                     continue
                 yield line, fields
         except csv.Error as exc:
-            raise ImportFailed("CSV_BAD_SYNTAX", f"line {previous + 1 + skipped}: {exc}") from None
+            raise ImportFailed(
+                "CSV_BAD_SYNTAX", f"line {previous + 1 + skipped}: {_csv_problem(exc)}"
+            ) from None
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if "field limit" in str(error):
+        return f"a field longer than {MAX_FIELD_CHARS:,} characters"
+    return str(error)
 
 
 def open_csv(stream: BinaryIO, encoding: str) -> CsvFile:

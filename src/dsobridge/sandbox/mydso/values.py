@@ -10,7 +10,21 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["canonical_amount", "parse_amount", "parse_date"]
+__all__ = [
+    "EARLIEST_DATE",
+    "LATEST_AS_OF",
+    "as_of_in_range",
+    "canonical_amount",
+    "parse_amount",
+    "parse_date",
+]
+
+# No receivable is dated before 1900, and month arithmetic breaks near year 1: earlier dates are refused.
+EARLIEST_DATE = date(1900, 1, 1)
+# The latest "as of" date and sandbox clock: the DSO walks back month by month from it, so a date centuries
+# ahead would make one request take minutes. Item dates may go further (9999-12-31 as "no due date").
+LATEST_AS_OF = date(2100, 12, 31)
+_EARLIEST_ISO = EARLIEST_DATE.isoformat()
 
 _PLAIN_2DP = re.compile(r"-?(?:0|[1-9][0-9]*)\.[0-9][0-9]")
 _PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)")  # Oracle writes 0.5 as ".5"
@@ -83,13 +97,23 @@ def parse_amount(text: str) -> str | None:
 
 
 def parse_date(text: str) -> str | None:
-    """``YYYY-MM-DD``, ``YYYY/MM/DD``, ``DD/MM/YYYY`` (also ``.``/``-``), ``YYYYMMDD``, ``DD-MON-YY(YY)``."""
+    """``YYYY-MM-DD``, ``YYYY/MM/DD``, ``DD/MM/YYYY`` (also ``.``/``-``), ``YYYYMMDD``, ``DD-MON-YY(YY)``;
+    from ``EARLIEST_DATE`` on."""
     if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
         try:
             date.fromisoformat(text)
         except ValueError:
             return None
-        return text
+        return text if text >= _EARLIEST_ISO else None
+    iso = _parse_other_date(text)
+    return iso if iso is not None and iso >= _EARLIEST_ISO else None
+
+
+def as_of_in_range(day: date) -> bool:
+    return EARLIEST_DATE <= day <= LATEST_AS_OF
+
+
+def _parse_other_date(text: str) -> str | None:
     s = text.strip()
     try:
         if _COMPACT.fullmatch(s):

@@ -31,6 +31,7 @@ from dsobridge.sandbox.mydso.ledger_api import (
     load_items,
     statement_payload,
 )
+from dsobridge.sandbox.mydso.values import as_of_in_range
 
 __all__ = ["aging_svg", "dso_svg", "format_amount", "web_routes"]
 
@@ -173,6 +174,8 @@ def _query(request: Request, sandbox: SandboxLike) -> tuple[date, str | None, in
     try:
         as_of = date.fromisoformat(request.query_params.get("as_of") or sandbox.today.isoformat())
     except ValueError:
+        as_of = sandbox.today
+    if not as_of_in_range(as_of):  # as an unreadable date: the page shows the sandbox's date
         as_of = sandbox.today
     currency = (request.query_params.get("currency") or "").upper() or None
     try:

@@ -1,0 +1,65 @@
+"""What every import reads and counts: the file's rows fitted to its header, the tally of outcomes, and the
+context (connection, account, import date) an importer works in."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from dsobridge.sandbox.mydso.reader import CsvFile
+
+__all__ = ["MAX_REJECTED_ROWS", "ImportContext", "Tally", "fitted_rows", "plain_rows"]
+
+MAX_REJECTED_ROWS = 1000
+
+
+@dataclass
+class Tally:
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    cleared: int = 0
+    rejected: int = 0
+    rejections: list[tuple[int, str | None, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def reject(self, line: int, column: str | None, reason: str) -> None:
+        self.rejected += 1
+        if len(self.rejections) < MAX_REJECTED_ROWS:
+            self.rejections.append((line, column, reason))
+
+
+@dataclass
+class ImportContext:
+    conn: sqlite3.Connection
+    account: str
+    today: str
+    import_id: int
+    base_currency: str
+
+
+def fitted_rows(csv_file: CsvFile, tally: Tally) -> Iterator[tuple[int, list[str], bool]]:
+    """Rows cut or padded to the header's width, with a flag set when the row had extra non-empty fields
+    (rejected as ``FIELD_COUNT``; items still use its key so that STOCK does not clear that item)."""
+    width = len(csv_file.header)
+    for line, fields in csv_file.rows():
+        tally.rows += 1
+        n = len(fields)
+        if n == width:
+            yield line, fields, False
+        elif n > width:
+            yield line, fields[:width], True
+        else:
+            fields.extend([""] * (width - n))
+            yield line, fields, False
+
+
+def plain_rows(csv_file: CsvFile, tally: Tally) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a file whose importer has no use for a row with extra fields: those are rejected here."""
+    for line, fields, extra in fitted_rows(csv_file, tally):
+        if extra:
+            tally.reject(line, None, "FIELD_COUNT")
+        else:
+            yield line, fields
