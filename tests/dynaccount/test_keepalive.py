@@ -204,10 +204,12 @@ def test_write_resent_when_the_connection_was_reset_before_it_was_written(
 ) -> None:
     """The race the pool's idle check cannot close: the reset lands after the check, before the write.
 
-    The check is switched off to make that race certain; writing the request's head then fails, so nothing
-    of the put left and the client sends it again on a new connection.
+    The checks are switched off to make that race certain (the pool's expiry check, and the readability
+    check httpcore2 makes again as it takes the connection); writing the request's head then fails, so
+    nothing of the put left and the client sends it again on a new connection.
     """
     monkeypatch.setattr(httpcore2._sync.connection.HTTPConnection, "has_expired", lambda self: False)
+    monkeypatch.setattr(httpcore2._backends.sync, "is_socket_readable", lambda sock: False)
     proxy = ResettingProxy(
         ("127.0.0.1", server.port), reset_after_answer=lambda line: line == "POST get unit"
     )
