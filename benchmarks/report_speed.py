@@ -72,7 +72,7 @@ OLD = (
     + r"""
 import json, sys
 from datetime import date
-from dsobridge.commands.report import measures_json
+from dsobridge.sync.measure_tables import measures_json
 from dsobridge.sync.config import load_config
 from dsobridge.sync.delivery import dynaccount_client
 from dsobridge.sync.mapping import Mapper

@@ -13,8 +13,8 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from dsobridge.commands.report import aging_table, dso_table
 from dsobridge.receivables import Item
+from dsobridge.sync.measure_tables import aging_table, dso_table
 from dsobridge.sync.report import runs_table
 from dsobridge.sync.state import RunRecord
 from dsobridge.terminal import (

@@ -21,13 +21,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsobridge.commands.report import measures_json
 from dsobridge.dynaccount import DynaccountClient
 from dsobridge.receivables import Event, Item, add_months, aging, dso, month_start
 from dsobridge.sandbox import InProcessTransport, LoopbackServer
 from dsobridge.sandbox.dynaccount import DynaccountSandbox
 from dsobridge.sync.config import MappingConfig
 from dsobridge.sync.mapping import Mapper
+from dsobridge.sync.measure_tables import measures_json
 from dsobridge.sync.measures import (
     DOCUMENT_READS,
     MATCH_STATES,

@@ -166,7 +166,6 @@ def demo(
 def _demo(
     serve: bool, debtors: int, invoices: int, days: int, history_months: int, work: Path, today: date
 ) -> None:
-    from dsobridge.commands.report import aging_table, dso_table
     from dsobridge.sandbox import LoopbackServer
     from dsobridge.sandbox.dynaccount import DynaccountSandbox
     from dsobridge.sandbox.mydso import MyDsoSandbox
@@ -174,6 +173,7 @@ def _demo(
     from dsobridge.sync.delivery import Endpoints
     from dsobridge.sync.engine import SyncOptions
     from dsobridge.sync.mapping import Mapper
+    from dsobridge.sync.measure_tables import aging_table, dso_table
     from dsobridge.sync.measures import receivable_items
     from dsobridge.sync.runner import run_sync
 
