@@ -88,11 +88,11 @@ def _stage(conn: sqlite3.Connection, csv_file: CsvFile, staged: Iterator[tuple[A
     conn.execute("CREATE UNIQUE INDEX scratch.stage_key ON stage(item_key)")
     conn.execute("CREATE TABLE scratch.protect (client_code TEXT, item_type TEXT, item_number TEXT)")
     conn.execute("CREATE INDEX scratch.protect_number ON protect(client_code, item_number)")
-    placeholders = ", ".join(f"?{i}" for i in range(1, 13))
+    placeholders = ", ".join("?" * 12)
     conn.executemany(
-        # the header names are SQL-quoted by _sql_text; values are parameters
+        # the header names are SQL-quoted by _sql_text; values are parameters, in the order they appear
         f"INSERT INTO stage ({_STAGE_COLUMNS}, data) VALUES ({placeholders}, "  # noqa: S608
-        f"{_json_object_sql(csv_file.header, 13)}) "
+        f"{_json_object_sql(csv_file.header)}) "
         "ON CONFLICT(item_key) DO UPDATE SET dups = coalesce(dups || ',', '') || excluded.line "
         "WHERE excluded.reason IS NULL",
         staged,
@@ -355,13 +355,15 @@ def _sql_text(value: str) -> str:
 _JSON_PAIRS_PER_CALL = 60  # SQLite allows 127 arguments per function call (SQLITE_MAX_FUNCTION_ARG)
 
 
-def _json_object_sql(header: list[str], first_param: int) -> str:
-    """``json_object('col', ?N, …)``: SQLite builds each row's data JSON (faster than json.dumps per row).
-    A wider header is built in parts merged with ``json_patch`` (the values are strings, never null)."""
+def _json_object_sql(header: list[str]) -> str:
+    """``json_object('col', ?, …)``: SQLite builds each row's data JSON (faster than json.dumps per row).
+    A wider header is built in parts merged with ``json_patch`` (the values are strings, never null); the
+    parameters appear in header order either way. Plain ``?``, not numbered ``?N``: CPython 3.12.0–3.12.3
+    warns once per numbered parameter per row when they are bound from a sequence (millions of warnings)."""
     parts = []
     for start in range(0, len(header), _JSON_PAIRS_PER_CALL):
         names = header[start : start + _JSON_PAIRS_PER_CALL]
-        pairs = ", ".join(f"{_sql_text(name)}, ?{first_param + start + i}" for i, name in enumerate(names))
+        pairs = ", ".join(f"{_sql_text(name)}, ?" for name in names)
         parts.append(f"json_object({pairs})")
     sql = parts[0]
     for part in parts[1:]:
