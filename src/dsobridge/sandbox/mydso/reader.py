@@ -122,9 +122,9 @@ def _separators(line: str) -> int:
 
 
 def _decoding_problem(error: UnicodeError) -> str:
-    if isinstance(error, UnicodeDecodeError):
-        return error.reason
-    text = str(error)  # utf-16/utf-32 without a byte order mark: "UTF-16 stream does not start with BOM"
+    # utf-16/utf-32 without a byte order mark: a UnicodeError "UTF-16 stream does not start with BOM" up to
+    # Python 3.12, a UnicodeDecodeError whose reason is "Stream does not start with BOM" from 3.13
+    text = error.reason if isinstance(error, UnicodeDecodeError) else str(error)
     if "BOM" in text:
         return "no byte order mark (BOM): add one, or name the byte order (e.g. utf-16-le)"
     return text
