@@ -15,10 +15,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from dsobridge.receivables import add_months
 from dsobridge.sync.extract import Extractor, settled_document
 from dsobridge.sync.fields import select_fields
 from dsobridge.sync.keyindex import KeyIndex, KeySet, MoneySums
@@ -26,6 +26,7 @@ from dsobridge.sync.linefile import LineFile
 from dsobridge.sync.mapping import DebtorInfo
 from dsobridge.sync.openitems import OpenItem, open_items
 from dsobridge.sync.run import NoProgress, RunContext
+from dsobridge.sync.scope import number_first
 from dsobridge.sync.state import ItemState, StagedItem, StagedRow, digest64, pack_item_key
 
 # the number each file's rows are staged under (also their order of delivery)
@@ -107,18 +108,28 @@ class _RowFile:
 
     def add(self, key_text: str, row: dict[str, Any]) -> None:
         key = digest64(key_text)
-        line, digest = self.file.line_of(row)
-        previous = self.index.previous(key)
-        if previous == digest:
-            self.counts.unchanged += 1
-            if self.always:
-                self.file.write(line)
-            return
-        if previous is None:
-            self.counts.new += 1
-        else:
-            self.counts.changed += 1
-        self.stager.row(self.file_no, self.file.write(line), key, digest)
+        written = _write_changed(self.file, self.index, self.counts, self.always, key, row)
+        if written is not None:
+            self.stager.row(self.file_no, written[0], key, written[1])
+
+
+def _write_changed(
+    file: LineFile, index: KeyIndex, counts: Counts, always: bool, key: int, row: dict[str, Any]
+) -> tuple[int, int] | None:
+    """Compare a row's line with what was delivered under ``key``; write it when new or changed (or
+    ``always``) and count it. Returns ``(line number, hash)`` when it must be staged, else ``None``."""
+    line, digest = file.line_of(row)
+    previous = index.previous(key)
+    if previous == digest:
+        counts.unchanged += 1
+        if always:
+            file.write(line)
+        return None
+    if previous is None:
+        counts.new += 1
+    else:
+        counts.changed += 1
+    return file.write(line), digest
 
 
 def collect(ctx: RunContext, *, master_ready: Callable[[Collected], None] | None = None) -> Collected:
@@ -336,22 +347,14 @@ def _items(ctx: RunContext, extractor: Extractor, collected: Collected, stager: 
         if item.kind != "PAYMENT" and item.number > marks.get(_DOC_TABLE[item.kind], -1):
             recent.add(key)
         row = mapper.item(item, info)
-        line, digest = items.line_of(row)
-        previous = index.previous(key)
-        if previous == digest:
-            counts.unchanged += 1
-            if ctx.stock:
-                items.write(line)
-            continue
-        if previous is None:
-            counts.new += 1
-        else:
-            counts.changed += 1
-        stager.item(ITEMS, items.write(line), item_state(item, info, key, digest, row.get("item_currency")))
+        written = _write_changed(items, index, counts, ctx.stock, key, row)
+        if written is not None:
+            line_no, digest = written
+            stager.item(ITEMS, line_no, item_state(item, info, key, digest, row.get("item_currency")))
     for number in sorted(unread):
         collected.skipped[number] = "not read (its open items were found, the debtor was not)"
         result.messages.append(f"open items of debtor {number}, which was not read, skipped")
-    result.skipped_clients = sorted(collected.skipped, key=_number_first)
+    result.skipped_clients = sorted(collected.skipped, key=number_first)
     extra = items
     if ctx.stock:
         extra = ctx.files.new("items-settled.csv", "items", ctx.csv_options("items", columns), label="extra")
@@ -361,7 +364,7 @@ def _items(ctx: RunContext, extractor: Extractor, collected: Collected, stager: 
     stager.drain()  # the fresh scan and the history read the state
     if ctx.scope.full:
         ctx.progress.stage("settled")
-        collected.marks = _fresh_settled(ctx, extractor, collected, recent, extra, file_no, stager)
+        collected.marks = _fresh_settled(ctx, extractor, collected, marks, recent, extra, file_no, stager)
     if ctx.options.history_months and ctx.scope.full:
         ctx.progress.stage("history")
         _history(ctx, extractor, collected, extra, file_no, stager)
@@ -371,7 +374,7 @@ _DOC_TABLE = {"INVOICE": "debtor_invoice", "CREDITNOTE": "debtor_creditnote"}
 
 
 def _scope_debtors(ctx: RunContext) -> list[str] | None:
-    return None if ctx.scope.debtors is None else sorted(ctx.scope.debtors)
+    return None if ctx.scope.debtors is None else list(ctx.scope.debtors)
 
 
 def _counted(ctx: RunContext, rows: Iterable[Any]) -> Iterable[Any]:
@@ -384,10 +387,6 @@ def _advance(ctx: RunContext, rows: Iterable[Any]) -> Iterator[Any]:
     for row in rows:
         ctx.progress.advance("items")
         yield row
-
-
-def _number_first(text: str) -> tuple[int, str]:
-    return (int(text), "") if text.isdigit() else (1 << 62, text)
 
 
 # --- settled documents: issued and settled since the last run, and history --------------------------------
@@ -422,6 +421,7 @@ def _fresh_settled(
     ctx: RunContext,
     extractor: Extractor,
     collected: Collected,
+    known: dict[str, int],
     recent: KeySet,
     file: LineFile,
     file_no: int,
@@ -437,7 +437,6 @@ def _fresh_settled(
     looks at it again. Without a mark (the first run) only the newest documents are read, down to the first
     one accounted for: the first run's settled documents are ``--history``'s job.
     """
-    known = ctx.state.marks()
     marks: dict[str, int] = {}
     newest: dict[str, int] = {}
     sent = 0
@@ -496,7 +495,7 @@ def _history(
     ctx: RunContext, extractor: Extractor, collected: Collected, file: LineFile, file_no: int, stager: _Stager
 ) -> None:
     """``--history N``: the invoices and credit notes settled in the last N months, with payment dates."""
-    since = months_back(ctx.today, ctx.options.history_months)
+    since = add_months(ctx.today, -ctx.options.history_months)
     for item in extractor.settled_items(since):
         ctx.progress.advance("history")
         info = collected.debtors.get(item.debtor)
@@ -504,15 +503,3 @@ def _history(
             continue
         if _settled_row(ctx, collected, item, info, file, file_no, stager) is not None:
             collected.counts[file_no].new += 1
-
-
-def months_back(day: date, months: int) -> date:
-    month = day.month - months
-    year = day.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")

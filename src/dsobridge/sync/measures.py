@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 
 from dsobridge.receivables import MEMO_TYPES, Event, Item, open_amount
 from dsobridge.sync.extract import Extractor, Row, RowSource
@@ -41,9 +40,6 @@ REPORT_FIELDS: Mapping[str, tuple[str, ...]] = select_fields()
 _PROGRESS_EVERY = 1000
 
 Allocations = dict[str, dict[int, tuple[tuple[date, Decimal], ...]]]
-
-#: ``to_date`` of a field value, one date object per distinct day (a ledger has thousands, not millions)
-_day = lru_cache(maxsize=8192)(to_date)
 
 
 def _events(
@@ -102,7 +98,7 @@ def allocations(matches: Iterable[Row]) -> Allocations:
     out: Allocations = {kind: {} for kind, _, _ in DOCUMENT_READS}
     invoices, notes, payments = out["INVOICE"], out["CREDITNOTE"], out["PAYMENT"]
     for m in matches:
-        when = _day(m.get("time"))
+        when = to_date(m.get("time"))
         if when is None:
             continue
         pair = (when, money(m.get("amount")))
@@ -130,7 +126,7 @@ def document_item(
     """The item of one document row (``kind``: INVOICE, CREDITNOTE, PAYMENT), or None when it is not one: a
     debtor not read or excluded, no date, or a payment allocated on its own date (never on account)."""
     info = debtors.get(str(row.get("module_id_")))
-    issue = _day(row.get("time"))
+    issue = to_date(row.get("time"))
     if info is None or info.excluded or issue is None:
         return None
     if kind == "PAYMENT":
@@ -143,7 +139,7 @@ def document_item(
     if kind == "PAYMENT" and paid == issue:
         return None
     sign = 1 if kind == "INVOICE" else -1
-    due = _day(row.get("time_due")) if kind == "INVOICE" else None
+    due = to_date(row.get("time_due")) if kind == "INVOICE" else None
     return Item(
         key=f"{kind}-{key}",
         client_code=info.client_code,

@@ -27,11 +27,12 @@ class Scope:
         """``full`` or ``debtors:10001,10002`` (as recorded with the run)."""
         if self.debtors is None:
             return "full"
-        return "debtors:" + ",".join(sorted(self.debtors, key=_number_first))
+        return "debtors:" + ",".join(sorted(self.debtors, key=number_first))
 
 
 FULL = Scope()
 
 
-def _number_first(text: str) -> tuple[int, str]:
+def number_first(text: str) -> tuple[int, str]:
+    """Sort key of debtor numbers: numeric ones by value, then the others by text."""
     return (int(text), "") if text.isdigit() else (1 << 62, text)
