@@ -26,7 +26,7 @@ from typing import Any
 
 from dsobridge.sync.extract import Extractor
 from dsobridge.sync.mapping import DebtorInfo
-from dsobridge.sync.openitems import money, to_date
+from dsobridge.sync.openitems import match_targets, money, to_date
 from dsobridge.sync.run import ClearingInfo
 from dsobridge.sync.state import ItemState, pack_item_key, unpack_item_key
 
@@ -74,26 +74,15 @@ class Evidence:
 
 
 def _match_keys(match: Mapping[str, Any]) -> list[int]:
+    invoice, creditnote, payment = match_targets(match)
     keys = []
-    invoice = _int(match.get("invoice_id_"))
     if invoice:
         keys.append(pack_item_key("INVOICE", invoice))
-    if str(match.get("is_creditnote")).upper() == "YES":
-        note = _int(match.get("creditnote_id_"))
-        if note:
-            keys.append(pack_item_key("CREDITNOTE", note))
-    else:
-        payment = _int(match.get("payment_id"))
-        if payment:
-            keys.append(pack_item_key("PAYMENT", payment))
+    if creditnote:
+        keys.append(pack_item_key("CREDITNOTE", creditnote))
+    if payment:
+        keys.append(pack_item_key("PAYMENT", payment))
     return keys
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 @dataclass

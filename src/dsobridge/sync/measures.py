@@ -20,7 +20,7 @@ from dsobridge.receivables import MEMO_TYPES, Event, Item, open_amount
 from dsobridge.sync.extract import Extractor, Row, RowSource
 from dsobridge.sync.fields import select_fields
 from dsobridge.sync.mapping import DebtorInfo, Mapper
-from dsobridge.sync.openitems import money, to_date
+from dsobridge.sync.openitems import match_targets, money, to_date
 
 ZERO = Decimal("0.00")
 #: ``progress(label, rows)``: ``rows`` read so far of the read named ``label`` (called every page or so).
@@ -102,18 +102,10 @@ def allocations(matches: Iterable[Row]) -> Allocations:
         if when is None:
             continue
         pair = (when, money(m.get("amount")))
-        _add(invoices, int(m.get("invoice_id_") or 0), pair)
-        if str(m.get("is_creditnote")).upper() == "YES":
-            _add(notes, int(m.get("creditnote_id_") or 0), pair)
-        elif int(m.get("payment_id") or 0):
-            _add(payments, int(m.get("payment_id") or 0), pair)
+        for allocated, key in zip((invoices, notes, payments), match_targets(m), strict=True):
+            if key:
+                allocated[key] = (*allocated.get(key, ()), pair)
     return out
-
-
-def _add(
-    allocated: dict[int, tuple[tuple[date, Decimal], ...]], key: int, pair: tuple[date, Decimal]
-) -> None:
-    allocated[key] = (*allocated.get(key, ()), pair)
 
 
 def document_item(

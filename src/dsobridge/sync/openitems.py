@@ -138,19 +138,25 @@ class MatchSums:
         sums = cls(defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal))
         for m in matches:
             amount = money(m.get("amount"))
-            _add(sums.invoice, m.get("invoice_id_"), amount)
-            if _yes(m.get("is_creditnote")):
-                _add(sums.creditnote, m.get("creditnote_id_"), amount)
-            else:
-                _add(sums.payment, m.get("payment_id"), amount)
+            invoice, creditnote, payment = match_targets(m)
+            if invoice:
+                sums.invoice[invoice] += amount
+            if creditnote:
+                sums.creditnote[creditnote] += amount
+            if payment:
+                sums.payment[payment] += amount
         return sums
 
 
-def _add(sums: dict[int, Decimal], number: Any, amount: Decimal) -> None:
-    """Count ``amount`` for a document; a match without that number (``''``, 0) is not counted for one."""
-    key = _number(number)
-    if key:
-        sums[key] += amount
+def match_targets(match: Row) -> tuple[int, int, int]:
+    """The documents a ``debtor_invoice_match`` row counts for: ``(invoice number, credit-note number,
+    payment posting id)``, 0 for none. Its invoice by ``invoice_id_``; then its credit note
+    (``is_creditnote=YES``, by ``creditnote_id_``) or else its payment posting (``payment_id``). A number
+    that is ``''`` or 0 matches nothing."""
+    invoice = _number(match.get("invoice_id_"))
+    if _yes(match.get("is_creditnote")):
+        return invoice, _number(match.get("creditnote_id_")), 0
+    return invoice, 0, _number(match.get("payment_id"))
 
 
 def open_items(
