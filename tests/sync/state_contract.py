@@ -6,6 +6,7 @@ that opens a store of ONE company, the same company (the same file / tenant) on 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from datetime import date, timedelta
@@ -85,6 +86,32 @@ class StateStoreContract:
             store.bind(other)
         text = str(raised.value)
         assert "592912" in text and "acme-api" in text and "777" in text
+        again = open_store()
+        try:
+            assert again.identity() == ACME
+        finally:
+            again.close()
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("dynaccount_api_id", 592913),
+            ("dynaccount_url", "https://api.other-dynaccount.com"),
+            ("mydso_login", "acme-api-2"),
+            ("mydso_url", "https://other.mydsomanager.com"),
+        ],
+    )
+    def test_each_identity_field_alone_binds_the_company(self, store, open_store, field, value):
+        """Any one of the four facts changed alone is another company: refused, the state left as bound."""
+        store.bind(ACME)
+        store.bind(  # the URLs are compared without a trailing slash
+            Identity(592912, "https://api.dynaccount.com/", "acme-api", "https://account.mydsomanager.com/")
+        )
+        wanted = dataclasses.replace(ACME, **{field: value})
+        with pytest.raises(StateMismatch) as raised:
+            store.bind(wanted)
+        assert raised.value.bound == ACME and raised.value.wanted == wanted
+        assert str(value) in str(raised.value)
         again = open_store()
         try:
             assert again.identity() == ACME

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 from dsobridge.sync.config import MappingConfig, UserMapping
 from dsobridge.sync.engine import SyncEngine, SyncOptions
 from dsobridge.sync.mapping import Mapper
+from dsobridge.sync.scope import Scope
 from dsobridge.sync.state import SqliteStateStore, item_key_text, pack_item_key
 
 TODAY = date(2026, 11, 20)
@@ -335,3 +337,80 @@ def test_contact_persons_are_added_once_and_one_contact_is_for_collection(dyn, d
         "+45 8888",
         "contact",
     )
+
+
+def wipe_refusal(result, *, previous_run: int) -> str:
+    """The refusal of the source-wipe backstop: its facts, the run it compared with, and what to do."""
+    assert (result.status, result.exit_code) == ("refused", 3), result.error
+    compared = re.search(
+        rf" \(compared with the last successful run, #{previous_run} of \d{{4}}-\d\d-\d\d \d\d:\d\d UTC\)\. ",
+        result.error,
+    )
+    assert compared is not None, result.error
+    assert result.error[compared.end() :] == (
+        "That looks like a wiped or a different Dynaccount accounting, not business: no item was sent or "
+        "cleared. Check the accounting and the API key in Dynaccount; if the debtors really were removed, "
+        "run once with --force"
+    )
+    return result.error[: compared.start()]
+
+
+def test_a_source_side_wipe_refuses_the_stock_file_until_forced(dyn, dso, state):
+    """Most debtors of a currency gone from Dynaccount: a wiped or another accounting, not business."""
+    ids = company(dyn)
+    for number in range(10101, 10111):  # DKK: 10001, 10002 (Koncern) and these ten → 12; EUR: 10003
+        dyn.debtor(number)
+    first = engine(dyn, dso, state).run()
+    assert (first.status, first.exit_code) == ("success", 0), first.error
+    assert first.facts["debtors"] == {"DKK": 12, "EUR": 1}
+    held = dict(dso.items)
+    dyn.tables["debtor"] = [
+        d for d in dyn.tables["debtor"] if d["module_id_"] < 10101 or d["module_id_"] > 10108
+    ]
+    dso.deliveries.clear()
+
+    refused = engine(dyn, dso, state).run()
+    assert wipe_refusal(refused, previous_run=first.run_id) == (
+        "Dynaccount returned 4 DKK debtor(s), 12 at the last run (−67%, more than [sync] max_drop 30%)"
+    )
+    assert items_sent(dso) == []  # no items file (master data may have gone)
+    assert dso.items == held and state.run(refused.run_id).status == "refused"
+    assert state.last_success(full_scope=True).id == first.run_id
+
+    # a targeted delta reads a few debtors: not compared, nor what the next full run compares with
+    targeted = engine(dyn, dso, state).run(SyncOptions(mode="delta", scope=Scope.of(["10001"])))
+    assert (targeted.status, targeted.exit_code) == ("success", 0), targeted.error
+    again = engine(dyn, dso, state).run(SyncOptions(mode="delta"))
+    assert wipe_refusal(again, previous_run=first.run_id).startswith(
+        "Dynaccount returned 4 DKK debtor(s), 12 "
+    )
+    assert items_sent(dso) == []
+
+    forced = engine(dyn, dso, state).run(SyncOptions(force=True))
+    assert (forced.status, forced.exit_code) == ("success", 0), forced.error
+    assert items_sent(dso) and dso.open_items() == expected_open(dyn)
+    assert dso.items[f"INVOICE-{ids['c']}"]["open"]
+    # the forced run is the new reference: the next STOCK is not refused
+    assert engine(dyn, dso, state).run().exit_code == 0
+
+
+def test_a_document_number_series_going_down_refuses_the_stock_file(dyn, dso, state):
+    company(dyn)
+    newest = dyn.invoice(10001, "50.00", date(2026, 11, 1), date(2026, 12, 1))
+    posting = dyn.payment(10001, "50.00", date(2026, 11, 2), invoice=newest)  # settled: never open
+    first = engine(dyn, dso, state).run()
+    assert (first.status, first.exit_code) == ("success", 0), first.error
+    assert first.facts["newest"]["debtor_invoice"] == newest
+    for table, gone in (("debtor_invoice", "invoice_id_"), ("debtor_invoice_match", "invoice_id_")):
+        dyn.tables[table] = [r for r in dyn.tables[table] if r[gone] != newest]
+    dyn.tables["debtor_accounting_module"] = [
+        r for r in dyn.tables["debtor_accounting_module"] if r["id"] != posting
+    ]
+    dyn.recompute()
+    dso.deliveries.clear()
+    refused = engine(dyn, dso, state).run()
+    assert wipe_refusal(refused, previous_run=first.run_id) == (
+        f"the newest booked debtor_invoice number went down from {newest} to {newest - 1}"
+    )
+    assert items_sent(dso) == []
+    assert engine(dyn, dso, state).run(SyncOptions(force=True)).exit_code == 0

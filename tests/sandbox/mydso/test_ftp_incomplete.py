@@ -30,6 +30,12 @@ STOCK = items_csv(*(item(f"{n:05d}", f"{n}.00", client=f"C000{n % 3 + 1}") for n
 # (a short row, rejected), so the rest of the file is simply missing — as in the reported incident
 HALF = STOCK.index(b'";"', len(STOCK) // 2) + 1
 assert STOCK[HALF - 1 : HALF + 1] == b'";', "the cut must fall mid-line"
+AT_LINE = STOCK.index(b"\r\n", HALF) + 2  # about half the file, cut right after a line
+
+# why a file is refused (the report's message, after "<name>: "); each ends "not imported: ..."
+CUT_SHORT = "the transfer did not complete (the connection was closed or reset before the end of the file"
+NOT_RECEIVED = "the file was not received by a completed upload"
+NO_LINE_BREAK = "the file does not end with a line break, so it may have been cut short"
 
 
 @pytest.fixture
@@ -88,7 +94,9 @@ def assert_untouched(sb: MyDsoSandbox, before: dict) -> None:
     assert rows(sb, "SELECT count(*) FROM import WHERE channel = 'ftp'") == [(0,)]
 
 
-def assert_incomplete_report(report: dict, name: str) -> None:
+def assert_incomplete_report(report: dict, name: str, reason: str) -> None:
+    """Refused as ``INCOMPLETE_UPLOAD`` for ``reason`` (a cut can also be caught by a later check: the
+    reason tells which check caught it)."""
     assert report["success"] is False
     assert report["error_code"] == "INCOMPLETE_UPLOAD"
     assert (report["file_type"], report["mode"], report["rows"], report["cleared"]) == (
@@ -97,18 +105,23 @@ def assert_incomplete_report(report: dict, name: str) -> None:
         0,
         0,
     )
-    assert report["message"].startswith(f"{name}: ") and "not imported" in report["message"]
+    assert report["message"].startswith(f"{name}: {reason}"), report["message"]
+    assert "; not imported: " in report["message"]
 
 
 @pytest.mark.parametrize("how", ["close", "reset"])
 def test_a_stock_file_cut_in_half_under_its_final_name_is_not_imported(
-    session: Session, stocked: MyDsoSandbox, how: str
+    session: Session, stocked: MyDsoSandbox, how: str, request: pytest.FixtureRequest
 ) -> None:
     before = items_state(stocked)
     ftp = session()
     cut_upload(ftp, "items_20250630.stock.csv", STOCK[:HALF], how=how)
+    # a plain-FTP close looks like an end: only the missing line break gives the cut away
+    plain_close = (request.node.callspec.params["session"], how) == ("ftp", "close")
     assert_incomplete_report(
-        ftp_report(ftp, "items_20250630.stock.csv.report.json"), "items_20250630.stock.csv"
+        ftp_report(ftp, "items_20250630.stock.csv.report.json"),
+        "items_20250630.stock.csv",
+        NO_LINE_BREAK if plain_close else CUT_SHORT,
     )
     assert_untouched(stocked, before)
     assert sorted(ftp.nlst()) == ["items_20250630.stock.csv.report.json"]  # the partial file is gone
@@ -116,7 +129,7 @@ def test_a_stock_file_cut_in_half_under_its_final_name_is_not_imported(
 
 @pytest.mark.parametrize("how", ["close", "reset"])
 def test_renaming_an_incomplete_temporary_upload_does_not_import_it(
-    session: Session, stocked: MyDsoSandbox, how: str
+    session: Session, stocked: MyDsoSandbox, how: str, request: pytest.FixtureRequest
 ) -> None:
     before = items_state(stocked)
     ftp = session()
@@ -124,7 +137,12 @@ def test_renaming_an_incomplete_temporary_upload_does_not_import_it(
     time.sleep(0.2)
     assert "items_1.stock.csv.part.report.json" not in ftp.nlst()  # a temporary name gets no report
     ftp.rename("items_1.stock.csv.part", "items_1.stock.csv")
-    assert_incomplete_report(ftp_report(ftp, "items_1.stock.csv.report.json"), "items_1.stock.csv")
+    plain_close = (request.node.callspec.params["session"], how) == ("ftp", "close")
+    assert_incomplete_report(
+        ftp_report(ftp, "items_1.stock.csv.report.json"),
+        "items_1.stock.csv",
+        NO_LINE_BREAK if plain_close else NOT_RECEIVED,
+    )
     assert_untouched(stocked, before)
 
 
@@ -137,9 +155,8 @@ def test_a_stock_file_cut_at_a_line_break_over_tls_is_not_imported(stocked: MyDs
     ftp.login(*ACME)
     ftp.prot_p()
     before = items_state(stocked)
-    at_line = STOCK.index(b"\r\n", HALF) + 2
-    cut_upload(ftp, "items_2.stock.csv", STOCK[:at_line], how="close")
-    assert_incomplete_report(ftp_report(ftp, "items_2.stock.csv.report.json"), "items_2.stock.csv")
+    cut_upload(ftp, "items_2.stock.csv", STOCK[:AT_LINE], how="close")
+    assert_incomplete_report(ftp_report(ftp, "items_2.stock.csv.report.json"), "items_2.stock.csv", CUT_SHORT)
     assert_untouched(stocked, before)
     ftp.quit()
 
@@ -155,7 +172,7 @@ def test_abor_during_the_upload_is_not_imported(session: Session, stocked: MyDso
     conn.close()
     with contextlib.suppress(ftplib.Error, OSError):
         ftp.voidresp()
-    assert_incomplete_report(ftp_report(ftp, "items_3.stock.csv.report.json"), "items_3.stock.csv")
+    assert_incomplete_report(ftp_report(ftp, "items_3.stock.csv.report.json"), "items_3.stock.csv", CUT_SHORT)
     assert_untouched(stocked, before)
 
 
@@ -172,7 +189,9 @@ def test_a_client_that_dies_mid_upload_is_one_log_line(
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
     watcher = session()
-    assert_incomplete_report(ftp_report(watcher, "items_4.stock.csv.report.json"), "items_4.stock.csv")
+    assert_incomplete_report(
+        ftp_report(watcher, "items_4.stock.csv.report.json"), "items_4.stock.csv", CUT_SHORT
+    )
     assert_untouched(stocked, before)
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
@@ -206,10 +225,12 @@ def test_a_file_must_end_with_a_line_break(session: Session, stocked: MyDsoSandb
     ftp.storbinary("STOR items_7.stock.csv", io.BytesIO(unterminated))
     report = ftp_report(ftp, "items_7.stock.csv.report.json")
     assert report["error_code"] == "INCOMPLETE_UPLOAD" and "line break" in report["message"]
+    assert_incomplete_report(report, "items_7.stock.csv", NO_LINE_BREAK)
     ftp.storbinary("STOR items_8.stock.csv.tmp", io.BytesIO(unterminated))
     ftp.rename("items_8.stock.csv.tmp", "items_8.stock.csv")
     report = ftp_report(ftp, "items_8.stock.csv.report.json")
     assert report["error_code"] == "INCOMPLETE_UPLOAD" and "line break" in report["message"]
+    assert_incomplete_report(report, "items_8.stock.csv", NO_LINE_BREAK)
     assert_untouched(stocked, before)
     ftp.storbinary("STOR items_9.stock.csv", io.BytesIO(unterminated + b"\n"))
     report = ftp_report(ftp, "items_9.stock.csv.report.json")
@@ -224,8 +245,32 @@ def test_a_file_not_received_by_a_completed_upload_is_not_imported_on_rename(
     home: Path = stocked.ftp.home("acme")  # type: ignore[union-attr]
     (home / "items_11.stock.csv.part").write_bytes(STOCK[:HALF])  # put there by something else than FTP
     ftp.rename("items_11.stock.csv.part", "items_11.stock.csv")
-    assert ftp_report(ftp, "items_11.stock.csv.report.json")["error_code"] == "INCOMPLETE_UPLOAD"
+    report = ftp_report(ftp, "items_11.stock.csv.report.json")
+    assert report["error_code"] == "INCOMPLETE_UPLOAD"
+    assert_incomplete_report(report, "items_11.stock.csv", NOT_RECEIVED)
     assert_untouched(stocked, before)
+
+
+@pytest.mark.parametrize("renamed", [False, True], ids=["final-name", "renamed"])
+def test_a_reset_at_a_line_break_over_plain_ftp_is_not_imported(stocked: MyDsoSandbox, renamed: bool) -> None:
+    """Plain FTP: a cut right after a line passes the line-break check, so only the reset itself (RST, not
+    FIN) tells it from an end."""
+    address = stocked.start_ftp(tls=False)
+    ftp = ftplib.FTP()  # noqa: S321 - the sandbox drop on loopback
+    ftp.connect(*address, timeout=10)
+    ftp.login(*ACME)
+    before = items_state(stocked)
+    name = "items_12.stock.csv"
+    cut_upload(ftp, name + ".part" if renamed else name, STOCK[:AT_LINE], how="reset")
+    if renamed:
+        time.sleep(0.2)
+        ftp.rename(name + ".part", name)
+    assert_incomplete_report(
+        ftp_report(ftp, name + ".report.json"), name, NOT_RECEIVED if renamed else CUT_SHORT
+    )
+    assert_untouched(stocked, before)
+    ftp.quit()
+    stocked.stop_ftp()
 
 
 def test_a_file_waiting_for_its_import_cannot_be_changed(session: Session, stocked: MyDsoSandbox) -> None:
