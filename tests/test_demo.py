@@ -80,3 +80,14 @@ def test_demo_without_a_workdir_leaves_no_temporary_folder(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
     assert list(private.iterdir()) == []
+
+
+def test_demo_with_a_workdir_runs_once_there(tmp_path, monkeypatch) -> None:
+    """With --workdir the demo ran a second time in a temporary folder."""
+    from dsobridge.commands import demo as demo_command
+
+    calls = []
+    monkeypatch.setattr(demo_command, "_demo", lambda *args: calls.append(args[5]))
+    result = CliRunner().invoke(cli, ["demo", "--workdir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert calls == [tmp_path]

@@ -83,7 +83,7 @@ class MemoryIncidentLog:
     def open_incident(self, kind: str, summary: str, run_id: int | None) -> bool:
         if kind in self._open:
             return False
-        self._open[kind] = Incident(kind, summary, run_id, self._clock())
+        self._open[kind] = Incident(kind=kind, summary=summary, run_id=run_id, opened_at=self._clock())
         return True
 
     def resolve_incidents(self, run_id: int | None) -> list[str]:

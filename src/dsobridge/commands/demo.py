@@ -159,6 +159,7 @@ def demo(
     today = sandbox_day(today_text) or date.today()
     if workdir is not None:
         _demo(serve, debtors, invoices, days, history_months, workdir, today)
+        return
     with tempfile.TemporaryDirectory(prefix="dsobridge-demo-") as work:  # deleted however the demo ends
         _demo(serve, debtors, invoices, days, history_months, Path(work), today)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ EXIT_USAGE = 2
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Our own errors (config, tenants, keys, limits, database) as one line and exit 2."""
+    """Our own errors (config, tenants, keys, limits, database, dashboard users) as one line and exit 2."""
     import psycopg
 
     from dsobridge.fleet.crypto import SecretsUnreadable
@@ -40,6 +39,14 @@ def _errors() -> Iterator[None]:
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         click.echo(f"error: the fleet database cannot be reached ({first})", err=True)
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:
+        # the dashboard users' errors (``fleet serve``, ``fleet user …``); looked up, not imported, so that
+        # every other command does not load the web server: if its module is not loaded, it raised nothing
+        users = sys.modules.get("dsobridge.fleet.web.users")
+        if users is None or not isinstance(exc, users.UserError):
+            raise
+        click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
 
 
@@ -223,13 +230,13 @@ def _status_json(s: Any) -> dict[str, Any]:
 def show(ctx: Context, name: str, as_json: bool) -> None:
     """A tenant: its settings (no secret), its lock holder, its triggers and its last runs."""
     from dsobridge.fleet.state_pg import PostgresStateStore
-    from dsobridge.fleet.web import HookPaths, hook_url, migrate_web
+    from dsobridge.fleet.web import HookPaths, migrate_web, public_hook_url
 
     tenant = ctx.registry().get(name)
     with PostgresStateStore(ctx.db.pool, tenant.id) as state:
         holder, triggers, runs = state.lock_holder(), state.trigger_counts(), state.runs(10)
     migrate_web(ctx.db)
-    webhook = hook_url(os.environ.get("DSOBRIDGE_FLEET_PUBLIC_URL"), HookPaths(ctx.db).token(tenant.id))
+    webhook = public_hook_url(HookPaths(ctx.db).token(tenant.id))
     if as_json:
         _json_out(
             {

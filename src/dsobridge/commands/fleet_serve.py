@@ -7,40 +7,18 @@ Passwords come from ``$DSOBRIDGE_FLEET_ADMIN_PASSWORD`` or a hidden prompt, neve
 
 from __future__ import annotations
 
-import functools
 import os
 import secrets
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from dsobridge.commands.fleet import EXIT_USAGE, Context, _command, fleet, pass_context
+from dsobridge.commands.fleet import Context, _command, fleet, pass_context
 
 PUBLIC_URL_HELP = "The address Dynaccount reaches this server at (default $DSOBRIDGE_FLEET_PUBLIC_URL)."
 
 
-def _serve_command(group: click.Group, name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
-    """A fleet sub-command whose user errors too are one line and exit 2."""
-
-    def wrap(f: Callable[..., Any]) -> Any:
-        @functools.wraps(f)
-        def run(*args: Any, **kw: Any) -> Any:
-            from dsobridge.fleet.web.users import UserError
-
-            try:
-                return f(*args, **kw)
-            except UserError as exc:
-                click.echo(f"error: {exc}", err=True)
-                sys.exit(EXIT_USAGE)
-
-        return _command(group, name, **kwargs)(run)
-
-    return wrap
-
-
-@_serve_command(fleet, "serve")
+@_command(fleet, "serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8089, show_default=True)
 @click.option("--public-url", help=PUBLIC_URL_HELP)
@@ -75,29 +53,29 @@ def serve(ctx: Context, host: str, port: int, public_url: str | None) -> None:
         db.close()
 
 
-@_serve_command(fleet, "new-session-key")
+@_command(fleet, "new-session-key")
 def new_session_key() -> None:
     """Print a new key for $DSOBRIDGE_FLEET_SESSION_KEY."""
     click.echo(secrets.token_urlsafe(48))
 
 
-@_serve_command(fleet, "hook-url")
+@_command(fleet, "hook-url")
 @click.argument("name")
 @click.option("--public-url", help=PUBLIC_URL_HELP)
 @click.option("--rotate", is_flag=True, help="Give the tenant a new webhook address (the old one stops).")
 @pass_context
 def hook_url_command(ctx: Context, name: str, public_url: str | None, rotate: bool) -> None:
     """The webhook URL to enter in the tenant's Dynaccount accounting."""
-    from dsobridge.fleet.web import HookPaths, hook_url, migrate_web
-    from dsobridge.fleet.web.settings import ENV_PUBLIC_URL, check_public_url
+    from dsobridge.fleet.web import HookPaths, migrate_web, public_hook_url
+    from dsobridge.fleet.web.paths import HOOK_PREFIX
+    from dsobridge.fleet.web.settings import ENV_PUBLIC_URL
 
     migrate_web(ctx.db)
     tenant = ctx.registry().get(name)
     paths = HookPaths(ctx.db)
-    token = paths.rotate(tenant.id) if rotate else paths.token(tenant.id)
-    base = public_url or os.environ.get(ENV_PUBLIC_URL)
-    click.echo(hook_url(check_public_url(base) if base else None, token))
-    if not base:
+    url = public_hook_url(paths.rotate(tenant.id) if rotate else paths.token(tenant.id), public_url)
+    click.echo(url)
+    if url.startswith(HOOK_PREFIX):  # the path alone: no public address
         click.echo(f"note: set ${ENV_PUBLIC_URL} (or --public-url) to print the whole address", err=True)
 
 
@@ -116,7 +94,7 @@ def _password() -> Any:
     return Secret(value)
 
 
-@_serve_command(user, "add")
+@_command(user, "add")
 @click.argument("name")
 @pass_context
 def user_add(ctx: Context, name: str) -> None:
@@ -128,7 +106,7 @@ def user_add(ctx: Context, name: str) -> None:
     click.echo(f"added dashboard user {added.name}")
 
 
-@_serve_command(user, "password")
+@_command(user, "password")
 @click.argument("name")
 @pass_context
 def user_password(ctx: Context, name: str) -> None:
@@ -140,7 +118,7 @@ def user_password(ctx: Context, name: str) -> None:
     click.echo(f"password of {name} changed; their sessions have ended")
 
 
-@_serve_command(user, "remove")
+@_command(user, "remove")
 @click.argument("name")
 @pass_context
 def user_remove(ctx: Context, name: str) -> None:
@@ -152,7 +130,7 @@ def user_remove(ctx: Context, name: str) -> None:
     click.echo(f"removed dashboard user {name}")
 
 
-@_serve_command(user, "list")
+@_command(user, "list")
 @pass_context
 def user_list(ctx: Context) -> None:
     """The dashboard's users and their last login."""

@@ -11,11 +11,12 @@ transaction-level advisory lock so that two workers starting together do not rac
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from dsobridge.fleet.settings import DEFAULT_SCHEMA, FleetSettings, check_schema_name
@@ -98,21 +99,7 @@ class FleetDatabase:
         with self.connect() as conn:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (lock_class(self.schema, "migrate"),))
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS fleet_migrations (version integer PRIMARY KEY,"
-                    " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-                )
-                done = {v for (v,) in conn.execute("SELECT version FROM fleet_migrations")}
-                applied = []
-                for version, (name, step) in enumerate(FLEET_MIGRATIONS, start=1):
-                    if version in done:
-                        continue
-                    _run_step(conn, step)
-                    conn.execute(
-                        "INSERT INTO fleet_migrations (version, name) VALUES (%s, %s)", (version, name)
-                    )
-                    applied.append(name)
+                applied = apply_steps(conn, self.schema, "fleet_migrations", FLEET_MIGRATIONS)
                 applied.extend(apply_procrastinate_migrations(conn))
         return applied
 
@@ -125,6 +112,33 @@ class FleetDatabase:
         self.close()
         with self.connect() as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+
+def apply_steps(
+    conn: psycopg.Connection, schema: str, table: str, steps: Sequence[tuple[str, Step]]
+) -> list[str]:
+    """Under the fleet's migration lock (held to the end of ``conn``'s transaction, which the caller opens),
+    apply the numbered ``steps`` not yet recorded in ``table`` (created if needed) and record them; the names
+    of the steps applied."""
+    name_of = sql.Identifier(table)
+    conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (lock_class(schema, "migrate"),))
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (version integer PRIMARY KEY,"
+            " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        ).format(name_of)
+    )
+    done = {v for (v,) in conn.execute(sql.SQL("SELECT version FROM {}").format(name_of))}
+    applied = []
+    for version, (name, step) in enumerate(steps, start=1):
+        if version in done:
+            continue
+        _run_step(conn, step)
+        conn.execute(
+            sql.SQL("INSERT INTO {} (version, name) VALUES (%s, %s)").format(name_of), (version, name)
+        )
+        applied.append(name)
+    return applied
 
 
 def _run_step(conn: psycopg.Connection, step: Step) -> None:

@@ -16,12 +16,12 @@ from typing import Any
 
 import psycopg
 
-from dsobridge.dynaccount.redact import redact_secrets
 from dsobridge.fleet.db import FleetDatabase
 from dsobridge.fleet.jobs import RetryableRunError
 from dsobridge.fleet.limits import SharedLimits
 from dsobridge.fleet.state_pg import PostgresStateStore
 from dsobridge.fleet.tenants import TenantError, TenantRegistry
+from dsobridge.logs import redact
 from dsobridge.sync.config import SyncConfig
 from dsobridge.sync.scope import FULL, Scope
 from dsobridge.sync.state import Locked, StateStore, Trigger
@@ -71,7 +71,6 @@ class TenantRunner:
         if not tenant.enabled:
             return f"tenant {tenant.name} is disabled: nothing to do"
         config = self.registry.config(tenant)
-        hidden = (config.dynaccount.api_key, config.dynaccount.api_secret, config.mydso.password)
         try:
             with self.db.connect() as conn, PostgresStateStore(conn, tenant.id) as state:
                 try:
@@ -83,7 +82,7 @@ class TenantRunner:
                 finally:
                     state.release_lock()
         except Exception as exc:  # the job's error is logged and stored by the queue: no secret in it
-            message = redact_secrets(str(exc), *(s.reveal() for s in hidden))
+            message = redact(str(exc))  # the tenant's secrets were revealed (registered) building its config
             if isinstance(exc, RetryableRunError | psycopg.OperationalError):  # the database away a moment
                 raise RetryableRunError(message) from None
             raise RunError(f"{type(exc).__name__}: {message}") from None

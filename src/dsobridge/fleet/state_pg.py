@@ -65,7 +65,6 @@ class PostgresStateStore:
         schema = self._one("SELECT current_schema()")[0]
         self._lock_key = (lock_class(schema, "run"), self.tenant_id)
         self._holding = False  # this session holds the tenant's advisory lock
-        self._lock_token: tuple[int, str] | None = None
         self._staging: set[str] = set()
 
     def __repr__(self) -> str:
@@ -133,7 +132,6 @@ class PostgresStateStore:
                         " backend_pid = excluded.backend_pid",
                         (self.tenant_id, pid, host),
                     )
-                    self._lock_token = (pid, host)
                     return
                 held = self.lock_holder()
             if time.monotonic() >= deadline:
@@ -143,7 +141,6 @@ class PostgresStateStore:
     def release_lock(self) -> None:
         with self._mutex:
             if not self._holding:
-                self._lock_token = None
                 return
             self.conn.execute(
                 "DELETE FROM run_lock WHERE tenant_id = %s AND backend_pid = pg_backend_pid()",
@@ -151,7 +148,6 @@ class PostgresStateStore:
             )
             self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", self._lock_key)
             self._holding = False
-            self._lock_token = None
 
     def lock_holder(self) -> LockHolder | None:
         """The holder of the lock, if its session still holds it (a dead worker's row is not shown)."""
@@ -181,7 +177,6 @@ class PostgresStateStore:
             if row[4]:
                 self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", self._lock_key)
                 self._holding = False
-                self._lock_token = None
             elif self.lock_holder() is not None:
                 return False
             self.conn.execute("DELETE FROM run_lock WHERE tenant_id = %s", (self.tenant_id,))
@@ -462,7 +457,7 @@ class PostgresStateStore:
             " WHERE tenant_id = %s AND resolved_at IS NULL ORDER BY id",
             (self.tenant_id,),
         )
-        return [Incident(k, s, at.astimezone(UTC), r) for k, s, at, r in rows]
+        return [Incident(kind=k, summary=s, run_id=r, opened_at=at.astimezone(UTC)) for k, s, at, r in rows]
 
     # --- helpers ------------------------------------------------------------------------------------------
     def _one(self, query: str, params: tuple[Any, ...] = ()) -> Any:

@@ -127,9 +127,11 @@ def run_json(run: RunRecord) -> dict[str, Any]:
     return data
 
 
-def _sent_and_cleared(run: RunRecord) -> tuple[int, int]:
-    sent = sum(v.get("rows", 0) for k, v in run.counts.items() if k.startswith("items"))
-    cleared = sum(v.get("cleared", 0) for v in run.counts.values())
+def sent_and_cleared(run: RunRecord) -> tuple[int, int]:
+    """Rows of the run's item files (invoices, credit notes, payments, settlements) My DSO Manager took, and
+    the items the run cleared."""
+    sent = sum(int(v.get("rows", 0)) for k, v in run.counts.items() if k.startswith("items"))
+    cleared = sum(int(v.get("cleared", 0)) for v in run.counts.values())
     return sent, cleared
 
 
@@ -151,7 +153,7 @@ def runs_table(runs: list[RunRecord]) -> Grid:
         ],
     )
     for r in runs:
-        sent, cleared = _sent_and_cleared(r)
+        sent, cleared = sent_and_cleared(r)
         table.add_row(
             r.id,
             local_time(r.started_at),
@@ -177,7 +179,7 @@ def print_runs(runs: list[RunRecord], console: Console, *, as_json: bool = False
         console.print(runs_table(runs))
     else:
         for r in runs:
-            sent, cleared = _sent_and_cleared(r)
+            sent, cleared = sent_and_cleared(r)
             console.print(
                 f"{r.id} {local_time(r.started_at, plain=True)} {local_time(r.ended_at, plain=True) or '-'}"
                 f" {r.mode}{' (dry)' if r.dry_run else ''}"
@@ -189,13 +191,14 @@ def print_runs(runs: list[RunRecord], console: Console, *, as_json: bool = False
             )
 
 
-_REPORT_COUNTS = ("added", "updated", "unchanged", "cleared", "rejected")
+#: The counts of a delivery report, in the order they are shown.
+REPORT_COUNTS = ("added", "updated", "unchanged", "cleared", "rejected")
 
 
 def reports_table(run: RunRecord, reports: list[dict[str, Any]]) -> Grid:
     """The delivery reports of a run for a terminal (delivery times in the local zone)."""
     columns = [Column("file"), Column("mode"), Column("rows", COUNT)]
-    columns += [Column(name, COUNT) for name in _REPORT_COUNTS]
+    columns += [Column(name, COUNT) for name in REPORT_COUNTS]
     table = Grid(f"delivery reports of run {run.id}", [*columns, Column("delivered", drop=1)])
     for rep in reports:
         body = rep["report"]
@@ -203,7 +206,7 @@ def reports_table(run: RunRecord, reports: list[dict[str, Any]]) -> Grid:
             rep["kind"],
             rep["mode"],
             rep["rows"],
-            *(body.get(n, "") for n in _REPORT_COUNTS),
+            *(body.get(n, "") for n in REPORT_COUNTS),
             local_time(rep["delivered_at"]),
         )
     return table
@@ -225,7 +228,7 @@ def print_run(
     else:
         for rep in reports:
             body = rep["report"]
-            counts = " ".join(f"{n}={body.get(n, '')}" for n in _REPORT_COUNTS)
+            counts = " ".join(f"{n}={body.get(n, '')}" for n in REPORT_COUNTS)
             console.print(f"{rep['kind']} {rep['mode']} rows={rep['rows']} {counts}", highlight=False)
     for rep in reports:
         for rejected in (rep["report"].get("rejected_rows") or [])[:20]:

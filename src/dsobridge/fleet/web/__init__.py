@@ -15,7 +15,7 @@ from dsobridge.fleet.web.app import build_app
 from dsobridge.fleet.web.auth import LoginThrottle
 from dsobridge.fleet.web.context import ServeContext
 from dsobridge.fleet.web.hooks import TenantHooks
-from dsobridge.fleet.web.paths import HookPaths, hook_path, hook_url
+from dsobridge.fleet.web.paths import HookPaths, hook_path, hook_url, public_hook_url
 from dsobridge.fleet.web.schema import migrate_web
 from dsobridge.fleet.web.settings import ServeSettings
 from dsobridge.fleet.web.users import User, UserError, UserStore
@@ -33,4 +33,5 @@ __all__ = [
     "hook_path",
     "hook_url",
     "migrate_web",
+    "public_hook_url",
 ]

@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dsobridge.sync.report import sent_and_cleared
 from dsobridge.sync.state import RunRecord
+from dsobridge.terminal import format_money
 
 # why an item left the open set (the engine's clearing reasons, dsobridge.sync.clearing)
 CLEARING_REASONS = {
@@ -17,7 +19,6 @@ CLEARING_REASONS = {
     "forced": "closed by a forced STOCK (--force)",
     "unexplained": "left the open set without an explanation: held, not cleared",
 }
-REPORT_COUNTS = ("added", "updated", "unchanged", "cleared", "rejected")
 
 
 def moment(value: datetime | str | None) -> datetime | None:
@@ -62,16 +63,16 @@ def duration(start: datetime | str | None, end: datetime | str | None) -> str:
 
 def money(value: Decimal | None) -> str:
     """``1,234,567.50``: thousands separated, the value's own decimals (display only)."""
-    return "–" if value is None else f"{value:,}"
+    return "–" if value is None else format_money(value)
 
 
 def items_sent(run: RunRecord) -> int:
     """Rows of the run's item files (invoices, credit notes, payments, settlements) My DSO Manager took."""
-    return sum(int(v.get("rows", 0)) for k, v in run.counts.items() if k.startswith("items"))
+    return sent_and_cleared(run)[0]
 
 
 def cleared(run: RunRecord) -> int:
-    return sum(int(v.get("cleared", 0)) for v in run.counts.values())
+    return sent_and_cleared(run)[1]
 
 
 def clearing_reasons(run: RunRecord) -> list[tuple[str, int, str]]:

@@ -36,6 +36,7 @@ from dsobridge.fleet.web.auth import (
 from dsobridge.fleet.web.context import ServeContext
 from dsobridge.fleet.web.paths import hook_url
 from dsobridge.fleet.web.users import User
+from dsobridge.sync.report import REPORT_COUNTS
 
 log = logging.getLogger("dsobridge.fleet.serve")
 
@@ -54,7 +55,7 @@ def templates(ctx: ServeContext) -> Jinja2Templates:
         items_sent=formatting.items_sent,
         cleared=formatting.cleared,
         clearing_reasons=formatting.clearing_reasons,
-        report_counts=formatting.REPORT_COUNTS,
+        report_counts=REPORT_COUNTS,
         zone=ctx.fleet.timezone,
     )
     return Jinja2Templates(env=env)

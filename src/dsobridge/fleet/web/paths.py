@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 
@@ -9,6 +10,7 @@ from psycopg.rows import class_row
 
 from dsobridge.fleet.db import FleetDatabase
 from dsobridge.fleet.tenants import Tenant
+from dsobridge.fleet.web.settings import ENV_PUBLIC_URL, check_public_url
 
 HOOK_PREFIX = "/hooks/"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
@@ -25,6 +27,13 @@ def hook_path(token: str) -> str:
 def hook_url(public_url: str | None, token: str) -> str:
     """The URL to enter in Dynaccount (the path alone when the public address is not configured)."""
     return f"{public_url or ''}{hook_path(token)}"
+
+
+def public_hook_url(token: str, public_url: str | None = None) -> str:
+    """The URL to enter in Dynaccount at ``public_url`` (default ``$DSOBRIDGE_FLEET_PUBLIC_URL``), checked
+    (:class:`FleetConfigError` when it is not an address); the path alone when neither is set."""
+    base = public_url or os.environ.get(ENV_PUBLIC_URL)
+    return hook_url(check_public_url(base) if base else None, token)
 
 
 class HookPaths:

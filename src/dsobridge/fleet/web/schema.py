@@ -7,9 +7,9 @@ lock). ``fleet serve`` and ``fleet user …`` apply them on start.
 
 from __future__ import annotations
 
-from dsobridge.fleet.db import FleetDatabase, lock_class
+from dsobridge.fleet.db import FleetDatabase, Step, apply_steps
 
-WEB_MIGRATIONS: list[tuple[str, str]] = [
+WEB_MIGRATIONS: list[tuple[str, Step]] = [
     (
         "dashboard users",
         """
@@ -40,17 +40,5 @@ def migrate_web(db: FleetDatabase) -> list[str]:
     """The fleet's migrations, then the missing ``fleet serve`` steps; the names of the steps applied."""
     applied = db.migrate()
     with db.connect() as conn, conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (lock_class(db.schema, "migrate"),))
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS fleet_web_migrations (version integer PRIMARY KEY,"
-            " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        done = {v for (v,) in conn.execute("SELECT version FROM fleet_web_migrations")}
-        for version, (name, sql) in enumerate(WEB_MIGRATIONS, start=1):
-            if version not in done:
-                conn.execute(sql)  # type: ignore[arg-type]  # our own constant SQL
-                conn.execute(
-                    "INSERT INTO fleet_web_migrations (version, name) VALUES (%s, %s)", (version, name)
-                )
-                applied.append(name)
+        applied.extend(apply_steps(conn, db.schema, "fleet_web_migrations", WEB_MIGRATIONS))
     return applied

@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+from dsobridge.alerts import Incident  # re-exported: the open alert incidents a store keeps
+
 # --- errors ----------------------------------------------------------------------------------------------
 
 
@@ -255,14 +257,6 @@ class Trigger:
     run_id: int | None = None
     attempts: int = 0
     error: str | None = None
-
-
-@dataclass(frozen=True)
-class Incident:
-    kind: str  # failed | refused | stale
-    summary: str
-    opened_at: datetime
-    run_id: int | None = None
 
 
 # --- the interface ----------------------------------------------------------------------------------------

@@ -445,7 +445,10 @@ class SqliteStateStore:
         rows = self.db.execute(
             "SELECT kind, summary, opened_at, run_id FROM incidents WHERE resolved_at IS NULL ORDER BY id"
         )
-        return [Incident(k, s, datetime.fromisoformat(at), r) for k, s, at, r in rows]
+        return [
+            Incident(kind=k, summary=s, run_id=r, opened_at=datetime.fromisoformat(at))
+            for k, s, at, r in rows
+        ]
 
     # --- helpers ------------------------------------------------------------------------------------------
     def _tx(self) -> _Transaction:
