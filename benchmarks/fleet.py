@@ -11,8 +11,8 @@ processes (``--concurrency`` jobs each) until every tenant has run. Prints:
 - PostgreSQL connections used by the workers (peak of ``pg_stat_activity``), and the CPU time the worker
   processes used per tenant (what sizing a fleet needs: in production the sandboxes' share runs elsewhere);
 - the floor measured in the same run: the larger of (a) N x one tenant's STOCK run alone, in this process
-  without queue or limits, divided by the jobs that can run at once and (b) the requests of all tenants at
-  the configured rate — and the ratio of the wall time to it.
+  without queue or limits, divided by the jobs that can run at once (at most one per CPU) and (b) the
+  requests of all tenants at the configured rate — and the ratio of the wall time to it.
 
     .venv/bin/python benchmarks/fleet.py                          # 200 tenants, 300 / 5,000, workers 1 2 4
     .venv/bin/python benchmarks/fleet.py --quick                  # 20 tenants, 100 / 1,000

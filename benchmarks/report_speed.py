@@ -11,9 +11,9 @@ For each size (default 500 debtors / 10,000 invoices, then 5,000 / 100,000 — t
   item in memory, then ``aging``/``dso`` over the whole list), once; its figures (JSON) must equal the new
   command's ``--json`` output.
 
-Each process's wall time includes starting Python and importing dsobridge; its peak RSS is its own
-(``os.wait4``). Prints seconds and MB, the ratios new / floor and old / new, the memory growth from the small
-size to the large one, and the load average before and after.
+Each process's wall time includes starting Python and importing dsobridge; its peak RSS is its own (its
+``VmHWM``, which the child writes to its stderr as it exits). Prints seconds and MB, the ratios new / floor
+and old / new, the memory growth from the small size to the large one, and the load average before and after.
 
     .venv/bin/python benchmarks/report_speed.py                 # both sizes, with the old way (≈ 3 min)
     .venv/bin/python benchmarks/report_speed.py --no-old        # without the old way

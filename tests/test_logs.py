@@ -222,10 +222,7 @@ def test_verbosity_flags_map_to_levels() -> None:
     [
         ("WARNING", {"ours warning"}),
         ("INFO", {"ours info", "ours warning"}),
-        (
-            "DEBUG",
-            {"ours info", "ours warning", "httpx2 info", "httpcore2 debug", "stamina.retry_scheduled"},
-        ),
+        ("DEBUG", {"ours info", "ours warning", "httpx2 info", "httpcore2 debug"}),
     ],
 )
 def test_libraries_stay_quiet_unless_debug(stream, level, shown) -> None:
@@ -234,13 +231,12 @@ def test_libraries_stay_quiet_unless_debug(stream, level, shown) -> None:
     logging.getLogger("dsobridge.sync").warning("ours warning")
     logging.getLogger("httpx2").info("httpx2 info")
     logging.getLogger("httpcore2.http11").debug("httpcore2 debug")
-    logging.getLogger("stamina").warning("stamina.retry_scheduled")  # a bare event name: not for operators
     printed = {TEXT_LINE.match(line).group("message") for line in stream.getvalue().splitlines()}
     assert printed == shown
 
 
 def test_teardown_restores_the_levels_it_changed(stream) -> None:
-    before = {name: logging.getLogger(name).level for name in ("", "httpx2", "stamina")}
+    before = {name: logging.getLogger(name).level for name in ("", "httpx2")}
     setup_logging("INFO", "text", stream)
     assert logging.getLogger("httpx2").level == logging.WARNING
     teardown_logging()

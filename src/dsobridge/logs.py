@@ -54,13 +54,11 @@ DEFAULT_LEVEL = logging.WARNING
 LOG_FORMATS = ("text", "json")
 #: Secrets shorter than this are not masked by value (masking every "abc" would garble the lines).
 MASK_MIN_LENGTH = 4
-#: Third-party loggers and the level they are held at unless the level is DEBUG (``-vv``). stamina's own
-#: retry event is a bare name (``stamina.retry_scheduled``) at WARNING: the clients log a readable line.
+#: Third-party loggers and the level they are held at unless the level is DEBUG (``-vv``).
 QUIET_LIBRARIES: dict[str, int] = {
     "httpx2": logging.WARNING,
     "httpcore2": logging.WARNING,
     "uvicorn": logging.WARNING,
-    "stamina": logging.ERROR,
     "apprise": logging.ERROR,
     "asyncio": logging.WARNING,
     "mail.log": logging.WARNING,  # aiosmtpd

@@ -121,7 +121,7 @@ def test_connect_failure_is_transport_error() -> None:
     client = DynaccountClient(1234, "k" * 40, "s" * 40, base_url="http://127.0.0.1:9", retry=NO_RETRY)
     with client, pytest.raises(TransportError) as info:
         client.get("debtor")
-    assert info.value.connect_failed is True
+    assert info.value.unsent is True
     assert info.value.status is None
     assert "get debtor" in str(info.value) and "127.0.0.1:9" in str(info.value)
     assert info.value.__cause__ is None and info.value.__suppress_context__

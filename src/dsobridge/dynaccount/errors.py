@@ -49,11 +49,6 @@ class TransportError(DynaccountError):
         self.unsent = unsent
         self.cause = cause
 
-    @property
-    def connect_failed(self) -> bool:
-        """The former name of ``unsent``."""
-        return self.unsent
-
 
 class AuthError(DynaccountError):
     """Dynaccount refused the credentials (unknown API_ID/API_KEY) or the request signature (API_SECRET)."""

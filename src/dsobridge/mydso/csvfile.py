@@ -75,13 +75,16 @@ def iter_csv(kind: str | Enum, rows: Iterable[Any], options: CsvOptions | None =
     if first is _NO_ROWS:
         return
     source = chain((first,), source)
-    line, check_duplicate = layout.line, _Duplicates(layout, expected).check
+    line = layout.line
+    # the duplicate check only when it is on: otherwise no key table, and no call per row
+    check_duplicate = _Duplicates(layout, expected).check if options.check_duplicates else None
     start = 1  # the number of the chunk's first row
     while chunk := list(islice(source, _CHUNK_ROWS)):
         lines = []
         for n, row in enumerate(chunk, start):
             lines.append(line(row, n))
-            check_duplicate(row, n)
+            if check_duplicate is not None:
+                check_duplicate(row, n)
         yield b"".join(lines)
         start += len(chunk)
 
