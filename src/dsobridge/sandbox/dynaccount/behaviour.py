@@ -8,7 +8,6 @@ invoice (the remainder follows the same model); ``CREDITED`` of the invoices get
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import random
 
@@ -25,14 +24,11 @@ def daily_payment_chance(days_late: int) -> float:
     return 0.0
 
 
-def payment_day(rng: random.Random, issued: dt.date, due: dt.date) -> dt.date | None:
-    """When an invoice gets paid under ``HAZARD`` (None: never), one geometric draw per segment."""
-    day = payment_ordinal(rng, issued.toordinal(), due.toordinal())
-    return None if day is None else dt.date.fromordinal(day)
-
-
 def payment_ordinal(rng: random.Random, issued: int, due: int) -> int | None:
-    """``payment_day`` on day numbers (``date.toordinal``): the seeder's hot path."""
+    """The day number (``date.toordinal``) an invoice gets paid under ``HAZARD`` (None: never).
+
+    One geometric draw per segment: the seeder's hot path.
+    """
     if rng.random() < DISPUTED:
         return None
     for first, last, chance in HAZARD:

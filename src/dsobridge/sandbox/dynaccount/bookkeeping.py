@@ -25,20 +25,15 @@ from typing import Any
 from dsobridge.sandbox.dynaccount import ledger
 from dsobridge.sandbox.dynaccount.documents import MAX_AMOUNT, MAX_AMOUNT_TEXT
 from dsobridge.sandbox.dynaccount.errors import Invalid, NotFound
-from dsobridge.sandbox.dynaccount.values import from_cents
+from dsobridge.sandbox.dynaccount.store import fetch_all, fetch_one
+from dsobridge.sandbox.dynaccount.values import from_cents, round_half_up
 
 LEDGER, DEBTOR_INVOICE = "LEDGER", "DEBTOR_INVOICE"
 PAYMENT_TEXT = "Indbetaling"
 
 
-def _row(c: sqlite3.Connection, sql: str, params: tuple) -> dict[str, Any] | None:
-    cursor = c.execute(sql, params)
-    row = cursor.fetchone()
-    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
-
-
 def _voucher(c: sqlite3.Connection, enclosure_id: int, field: str) -> dict[str, Any]:
-    voucher = _row(c, "SELECT * FROM enclosure WHERE id=?", (enclosure_id,))
+    voucher = fetch_one(c, "SELECT * FROM enclosure WHERE id=?", (enclosure_id,))
     if voucher is None:
         raise Invalid({field: f"No enclosure with id {enclosure_id}"})
     return voucher
@@ -102,7 +97,7 @@ def refresh_voucher(c: sqlite3.Connection, enclosure_id: int) -> None:
         (enclosure_id,),
     ):
         balance += (dkk if account else 0) - (dkk if accountoff else 0)
-        vat += ledger.round_half_up(Decimal(dkk) * percent / (10000 + percent))
+        vat += round_half_up(Decimal(dkk) * percent / (10000 + percent))
         profit += (-dkk if account_type == "PROFIT" else 0) + (dkk if off_type == "PROFIT" else 0)
     if max(abs(balance), abs(profit)) > MAX_AMOUNT:
         raise Invalid({"amount": f"The voucher's totals would exceed {MAX_AMOUNT_TEXT} DKK"})
@@ -139,7 +134,7 @@ def line_before_write(
             errors["invoice_id_"] = "Only a DEBTOR_INVOICE line names an invoice"
         currency = merged.get("currency_name") or ledger.BASE_CURRENCY
     else:
-        debtor = _row(
+        debtor = fetch_one(
             c,
             "SELECT module_id_, ref_currency_name FROM debtor WHERE module_id_=?",
             (merged.get("accountoff_id_") or 0,),
@@ -209,9 +204,7 @@ def _problems(c: sqlite3.Connection, voucher: dict[str, Any], lines: list[dict[s
 
 
 def _lines(c: sqlite3.Connection, enclosure_id: int) -> list[dict[str, Any]]:
-    cursor = c.execute("SELECT * FROM accounting WHERE enclosure_id=? ORDER BY id", (enclosure_id,))
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return fetch_all(c, "SELECT * FROM accounting WHERE enclosure_id=? ORDER BY id", (enclosure_id,))
 
 
 def book(c: sqlite3.Connection, draft_id: int, today: dt.date) -> list[tuple[int, list[int]]]:
@@ -224,11 +217,10 @@ def book(c: sqlite3.Connection, draft_id: int, today: dt.date) -> list[tuple[int
         raise NotFound(f"No draft with id {draft_id}")
     plan: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     errors: dict[str, dict[str, str]] = {}
-    cursor = c.execute(
-        "SELECT * FROM enclosure WHERE draft_id=? AND is_booked='NO' ORDER BY enc_id_, id", (draft_id,)
+    vouchers = fetch_all(
+        c, "SELECT * FROM enclosure WHERE draft_id=? AND is_booked='NO' ORDER BY enc_id_, id", (draft_id,)
     )
-    names = [d[0] for d in cursor.description]
-    for voucher in [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]:
+    for voucher in vouchers:
         lines = _lines(c, voucher["id"])
         if not lines:
             continue

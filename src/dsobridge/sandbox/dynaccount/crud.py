@@ -33,7 +33,8 @@ from dsobridge.sandbox.dynaccount.schema import (
     Table,
     reference_for,
 )
-from dsobridge.sandbox.dynaccount.values import empty_value, parse_value
+from dsobridge.sandbox.dynaccount.store import fetch_one
+from dsobridge.sandbox.dynaccount.values import parse_value
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -46,9 +47,7 @@ def table_of(name: str) -> Table:
 
 
 def load(c: sqlite3.Connection, table: str, row_id: int) -> dict[str, Any] | None:
-    cursor = c.execute(f"SELECT * FROM {table} WHERE id=?", (row_id,))  # noqa: S608
-    row = cursor.fetchone()
-    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+    return fetch_one(c, f"SELECT * FROM {table} WHERE id=?", (row_id,))  # noqa: S608
 
 
 def _keeps_value_when_empty(table: Table, field: Field) -> bool:
@@ -104,7 +103,7 @@ def validate(
         if text == "" and settable and (creating or _keeps_value_when_empty(table, field)):
             continue  # no value: the default on create, the stored value on update
         try:
-            value = empty_value(field) if text == "" else _value(c, table, field, text)
+            value = _value(c, table, field, text)
         except ValueError as exc:
             errors[name] = "Read-only field" if not settable else str(exc)
             continue

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from dsobridge.sandbox.dynaccount.errors import Invalid
+from dsobridge.sandbox.dynaccount.schema import TABLES
+from dsobridge.sandbox.dynaccount.values import round_half_up
 
 # The largest amount the wire accepts (13 integer digits, values.py), in hundredths. Computed amounts (line
 # amounts, document totals) are held to it too, so nothing overflows SQLite's 64-bit integers (→ a 500).
@@ -47,12 +49,8 @@ LINES: dict[str, LineTable] = {
 }
 
 
-def _round(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def percent_of(cents: int, percent_cents: int) -> int:
-    return _round(Decimal(cents) * percent_cents / 10000)
+    return round_half_up(Decimal(cents) * percent_cents / 10000)
 
 
 def line_amount(
@@ -65,7 +63,7 @@ def line_amount(
     elif discount_type == "AMOUNT":
         value -= discount_value
     value = value * (10000 - extra) / 10000
-    return _round(value)
+    return round_half_up(value)
 
 
 @dataclass(frozen=True)
@@ -96,8 +94,8 @@ def line_totals(
     return LineTotals(
         net,
         percent_of(net, vat_percent),
-        net - _round(Decimal(qty) * cost / 100),
-        _round(Decimal(qty) * weight / 100),
+        net - round_half_up(Decimal(qty) * cost / 100),
+        round_half_up(Decimal(qty) * weight / 100),
     )
 
 
@@ -119,7 +117,7 @@ def refresh(c: sqlite3.Connection, line_table: str, document_ref: object) -> Non
         (document_ref,),
     ).fetchall()
     sums = [0, 0, 0, 0]
-    has_profit = "profit_amount" in _columns(c, line_table)
+    has_profit = "profit_amount" in _columns(line_table)
     for line_id, *args in lines:
         totals = line_totals(args[0], args[1], args[2], args[3], discount, args[4], args[5], args[6])
         profit = ", profit_amount=?" if has_profit else ""
@@ -133,7 +131,7 @@ def refresh(c: sqlite3.Connection, line_table: str, document_ref: object) -> Non
         return
     if abs(sums[0]) > MAX_AMOUNT:
         raise Invalid({"total_amount": f"The document total would exceed {MAX_AMOUNT_TEXT}"})
-    columns = _columns(c, spec.document)
+    columns = _columns(spec.document)
     sets = ["total_amount=?", "vat_amount=?", "total_weight=?"]
     params = [sums[0], sums[1], sums[3]]
     if "profit_amount" in columns:
@@ -148,7 +146,5 @@ def refresh(c: sqlite3.Connection, line_table: str, document_ref: object) -> Non
     )
 
 
-def _columns(c: sqlite3.Connection, table: str) -> set[str]:
-    from dsobridge.sandbox.dynaccount.schema import TABLES
-
+def _columns(table: str) -> set[str]:
     return {*TABLES[table].fields, *TABLES[table].internal}

@@ -15,19 +15,16 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from dsobridge.sandbox.dynaccount.errors import Invalid, NotFound
+from dsobridge.sandbox.dynaccount.values import round_half_up
 
 FIRST_DEBTOR_NO = 10001
 FIRST_DOCUMENT_NO = 1001
 BASE_CURRENCY = "DKK"
 # DKK per 100 units, in hundredths: above 100,000.00 a converted 13-digit amount would overflow 64 bits.
 MAX_RATE = 10_000_000
-
-
-def round_half_up(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def dkk(cents: int, rate_cents: int) -> int:
@@ -287,9 +284,7 @@ def credit_invoice(
     debtor_id, currency = debtor_of(c, module_no)
     rate = currency_rate(c, currency)
     number = next_document_no(c)
-    vat = int(
-        (Decimal(amount) * invoice["vat"] / invoice["total"]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    )
+    vat = round_half_up(Decimal(amount) * invoice["vat"] / invoice["total"])
     text = txt or f"Kreditnota til faktura {invoice_no}"
     cursor = c.execute(
         "INSERT INTO debtor_creditnote (module_id, module_id_, invoice_id_, credit_invoice_id_, time, "  # noqa: S608

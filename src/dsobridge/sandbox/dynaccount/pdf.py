@@ -16,6 +16,7 @@ from fpdf import FPDF
 
 from dsobridge.sandbox.dynaccount import seeddata
 from dsobridge.sandbox.dynaccount.errors import Invalid, NotFound
+from dsobridge.sandbox.dynaccount.store import fetch_one
 from dsobridge.sandbox.dynaccount.values import from_cents, parse_date
 
 REPORTS = (
@@ -96,11 +97,9 @@ def document_pdf(c: sqlite3.Connection, kind: str, number: int) -> bytes:
     if spec is None:
         raise NotFound(f"Unknown document '{kind}' (invoice, order or quote)")
     table, lines, fk, number_field, title_da, _ = spec
-    cursor = c.execute(f"SELECT * FROM {table} WHERE {number_field}=? LIMIT 1", (number,))  # noqa: S608
-    row = cursor.fetchone()
-    if row is None or number <= 0:
+    doc = fetch_one(c, f"SELECT * FROM {table} WHERE {number_field}=? LIMIT 1", (number,))  # noqa: S608
+    if doc is None or number <= 0:
         raise NotFound(f"No {kind} number {number}")
-    doc = dict(zip([d[0] for d in cursor.description], row, strict=True))
     debtor = c.execute(
         "SELECT name, module_id_, vatno, ean FROM debtor WHERE module_id_=?", (doc["module_id_"],)
     ).fetchone() or ("", doc["module_id_"], "", "")

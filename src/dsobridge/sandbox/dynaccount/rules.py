@@ -17,6 +17,8 @@ from typing import Any
 from dsobridge.sandbox.dynaccount import bookkeeping, documents, ledger
 from dsobridge.sandbox.dynaccount.documents import LINES, MAX_AMOUNT, MAX_AMOUNT_TEXT
 from dsobridge.sandbox.dynaccount.errors import Invalid
+from dsobridge.sandbox.dynaccount.schema import TABLES
+from dsobridge.sandbox.dynaccount.store import fetch_one
 from dsobridge.sandbox.dynaccount.values import cvr_valid
 
 Row = dict[str, Any]
@@ -65,12 +67,6 @@ MAX_TERM_DAYS = 3650
 _YEAR = re.compile(r"^\d{4}$")
 
 
-def _one(c: sqlite3.Connection, sql: str, params: tuple) -> Row | None:
-    cursor = c.execute(sql, params)
-    row = cursor.fetchone()
-    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
-
-
 def _row_id(c: sqlite3.Connection, table: str, column: str, value: Any) -> int:
     row = c.execute(f"SELECT id FROM {table} WHERE {column}=?", (value,)).fetchone()  # noqa: S608
     return int(row[0]) if row else 0
@@ -117,7 +113,9 @@ def _debtor(c: sqlite3.Connection, table: str, values: Row, existing: Row | None
     if existing is None:
         if not values.get("module_id_"):  # '' or 0: the next number (never number 0)
             values["module_id_"] = ledger.next_module_no(c)
-        group = _one(c, "SELECT * FROM debtor_group WHERE name=?", (values.get("module_group_name", ""),))
+        group = fetch_one(
+            c, "SELECT * FROM debtor_group WHERE name=?", (values.get("module_group_name", ""),)
+        )
         for name in _GROUP_DEFAULTS:
             if name not in values and group and group[name]:
                 values[name] = group[name]
@@ -168,7 +166,7 @@ def _document(c: sqlite3.Connection, table: str, values: Row, existing: Row | No
         return
     owner = "creditor" if table.startswith("creditor") else "debtor"
     module_no = values.get("module_id_", existing["module_id_"] if existing else 0)
-    debtor = _one(c, f"SELECT * FROM {owner} WHERE module_id_=?", (module_no,))  # noqa: S608
+    debtor = fetch_one(c, f"SELECT * FROM {owner} WHERE module_id_=?", (module_no,))  # noqa: S608
     if debtor is None:
         raise Invalid({"module_id_": f"No {owner} with module_id_ '{module_no}'"})
     currency = debtor["ref_currency_name"] or ledger.BASE_CURRENCY
@@ -218,7 +216,7 @@ def _after_document(
 def _line_document(c: sqlite3.Connection, line_table: str, document_ref: Any) -> None:
     spec = LINES[line_table]
     sql = f"SELECT * FROM {spec.document} WHERE {spec.document_key}=?"  # noqa: S608
-    document = _one(c, sql, (document_ref,))
+    document = fetch_one(c, sql, (document_ref,))
     if document is None:
         raise Invalid({spec.fk: f"No {spec.document} with {spec.document_key} {document_ref!r}"})
     if spec.lockable and document.get("is_booked") == "YES":
@@ -232,7 +230,7 @@ def _line(c: sqlite3.Connection, table: str, values: Row, existing: Row | None, 
     _line_document(c, table, values.get(spec.fk, existing[spec.fk] if existing else 0))
     product = None
     if values.get("product_id_"):
-        product = _one(c, "SELECT * FROM product WHERE product_id_=?", (values["product_id_"],))
+        product = fetch_one(c, "SELECT * FROM product WHERE product_id_=?", (values["product_id_"],))
         values["product_id"] = product["id"] if product else 0
     if existing is None:
         values.setdefault("qty", 100)
@@ -338,8 +336,6 @@ def _product_refs(
 
 
 def _fields(table: str) -> dict[str, Any]:
-    from dsobridge.sandbox.dynaccount.schema import TABLES
-
     return TABLES[table].fields
 
 
@@ -450,7 +446,7 @@ def _serialno(c: sqlite3.Connection, table: str, values: Row, existing: Row | No
     if existing is not None:
         return
     line_table = table.removesuffix("_serialno")
-    line = _one(c, f"SELECT order_id FROM {line_table} WHERE id=?", (values["order_product_id"],))  # noqa: S608
+    line = fetch_one(c, f"SELECT order_id FROM {line_table} WHERE id=?", (values["order_product_id"],))  # noqa: S608
     if line is None:
         raise Invalid({"order_product_id": f"No {line_table} with id {values['order_product_id']}"})
     values["order_id"] = line["order_id"]

@@ -17,12 +17,12 @@ import random
 import sqlite3
 
 from dsobridge.sandbox.dynaccount import crud, ledger, payments, rules
-from dsobridge.sandbox.dynaccount.behaviour import HAZARD, PARTIAL, daily_payment_chance, payment_day
+from dsobridge.sandbox.dynaccount.behaviour import PARTIAL, daily_payment_chance
 from dsobridge.sandbox.dynaccount.history import HISTORY_DAYS, Customer, History, Plan, write_debtors
 from dsobridge.sandbox.dynaccount.seeddata import cvr_number, ean_number, reference_data
 from dsobridge.sandbox.dynaccount.store import Store
 
-__all__ = ["HAZARD", "advance", "build", "cvr_number", "daily_payment_chance", "ean_number", "payment_day"]
+__all__ = ["advance", "build", "cvr_number", "daily_payment_chance", "ean_number"]
 
 
 def build(

@@ -79,6 +79,20 @@ class QueryError(ValueError):
     """A get parameter names an unknown field or is malformed (→ 400)."""
 
 
+def fetch_one(c: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    """The first row of a query as a dict keyed by column name (None when there is none)."""
+    cursor = c.execute(sql, params)
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def fetch_all(c: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Every row of a query as a dict keyed by column name."""
+    cursor = c.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def _ddl(table: Table) -> list[str]:
     columns = ["id INTEGER PRIMARY KEY"]
     for field in table.fields.values():

@@ -21,9 +21,14 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CENT = Decimal("0.01")
 
 
+def round_half_up(value: Decimal) -> int:
+    """To a whole number, rounded half-up."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def to_cents(value: Decimal | int | str) -> int:
-    """Hundredths, rounded half-up (the only rounding the sandbox does)."""
-    return int((Decimal(value) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """Hundredths, rounded half-up."""
+    return round_half_up(Decimal(value) * 100)
 
 
 def from_cents(cents: int) -> Decimal:

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from dsobridge.sandbox.mydso.items import STAGE_CACHE_KIB, import_items
 from dsobridge.sandbox.mydso.options import KINDS, ImportOptions
 from dsobridge.sandbox.mydso.reader import CsvFile, ImportFailed, open_csv
-from dsobridge.sandbox.mydso.rows import MAX_REJECTED_ROWS, ImportContext, Tally, plain_rows
+from dsobridge.sandbox.mydso.rows import MAX_REJECTED_ROWS, ImportContext, KnownClients, Tally, plain_rows
 from dsobridge.sandbox.mydso.store import Store
 
 __all__ = ["COLUMNS", "MAX_REJECTED_ROWS", "REQUIRED", "failure_report", "run_import"]
@@ -243,18 +243,10 @@ def _import_clients(ctx: ImportContext, csv_file: CsvFile, options: ImportOption
             tally.unchanged += 1
 
 
-def _client_exists(ctx: ImportContext, code: str) -> bool:
-    return (
-        ctx.conn.execute(
-            "SELECT 1 FROM client WHERE account = ? AND client_code = ?", (ctx.account, code)
-        ).fetchone()
-        is not None
-    )
-
-
 def _import_contacts(ctx: ImportContext, csv_file: CsvFile, options: ImportOptions, tally: Tally) -> None:
     conn, header = ctx.conn, csv_file.header
     col = {name: header.index(name) for name in COLUMNS["contacts"] if name in header}
+    clients = KnownClients(conn, ctx.account)
     seen: set[tuple[str, str]] = set()
     for line, f in plain_rows(csv_file, tally):
         code, last = f[col["client_code"]].strip(), f[col["contact_lastname"]].strip()
@@ -271,7 +263,7 @@ def _import_contacts(ctx: ImportContext, csv_file: CsvFile, options: ImportOptio
             tally.reject(line, "contact_email" if email else "contact_lastname", "DUPLICATE_KEY")
             continue
         seen.add((code, key))
-        if not _client_exists(ctx, code):
+        if not clients[code]:
             tally.reject(line, "client_code", "UNKNOWN_CLIENT")
             continue
         row = conn.execute(
@@ -312,6 +304,7 @@ def _import_users(ctx: ImportContext, csv_file: CsvFile, options: ImportOptions,
         raise ImportFailed(
             "CSV_BAD_SYNTAX", "header: missing required column 'user_email'", column="user_email"
         )
+    clients = KnownClients(conn, ctx.account)
     seen: set[tuple[str, str]] = set()
     links: dict[str, set[str]] = {}
     for line, f in plain_rows(csv_file, tally):
@@ -327,7 +320,7 @@ def _import_users(ctx: ImportContext, csv_file: CsvFile, options: ImportOptions,
             tally.reject(line, "client_code" if code else "user_email", "DUPLICATE_KEY")
             continue
         seen.add((key, code))
-        if code and not _client_exists(ctx, code):
+        if code and not clients[code]:
             tally.reject(line, "client_code", "UNKNOWN_CLIENT")
             continue
         user_links = links.setdefault(key, set())

@@ -20,7 +20,7 @@ from typing import Any
 
 from dsobridge.sandbox.mydso.options import ImportOptions
 from dsobridge.sandbox.mydso.reader import CsvFile
-from dsobridge.sandbox.mydso.rows import ImportContext, Tally, fitted_rows
+from dsobridge.sandbox.mydso.rows import ImportContext, KnownClients, Tally, fitted_rows
 from dsobridge.sandbox.mydso.values import parse_amount, parse_date
 
 __all__ = ["ERP_ITEM_TYPES", "ITEM_TYPES", "STAGE_CACHE_KIB", "import_items"]
@@ -50,7 +50,7 @@ _STAGE_COLUMNS = (
 
 def import_items(ctx: ImportContext, csv_file: CsvFile, options: ImportOptions, tally: Tally) -> None:
     conn, account = ctx.conn, ctx.account
-    clients = _KnownClients(conn, account)
+    clients = KnownClients(conn, account)
     protect: list[tuple[str, str | None, str]] = []
     block_clearing: list[int] = []
     _stage(
@@ -228,27 +228,10 @@ def _clear_absent(ctx: ImportContext) -> int:
 
 
 # -- parsing -----------------------------------------------------------------------------------------------
-class _KnownClients(dict[str, bool]):
-    """``clients[code]``: does the account have that client? Looked up once per distinct code in the file,
-    so a 10-row file costs at most 10 look-ups, whatever the number of clients."""
-
-    def __init__(self, conn: sqlite3.Connection, account: str) -> None:
-        super().__init__()
-        self._conn = conn
-        self._account = account
-
-    def __missing__(self, code: str) -> bool:
-        found = self._conn.execute(
-            "SELECT 1 FROM client WHERE account = ? AND client_code = ?", (self._account, code)
-        ).fetchone()
-        self[code] = found is not None
-        return found is not None
-
-
 def _staged_items(
     csv_file: CsvFile,
     base_currency: str,
-    clients: _KnownClients,
+    clients: KnownClients,
     tally: Tally,
     protect: list[tuple[str, str | None, str]],
     block_clearing: list[int],

@@ -1,5 +1,5 @@
-"""What every import reads and counts: the file's rows fitted to its header, the tally of outcomes, and the
-context (connection, account, import date) an importer works in."""
+"""What every import reads and counts: the file's rows fitted to its header, the tally of outcomes, the
+context (connection, account, import date) an importer works in, and the account's known client codes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from dsobridge.sandbox.mydso.reader import CsvFile
 
-__all__ = ["MAX_REJECTED_ROWS", "ImportContext", "Tally", "fitted_rows", "plain_rows"]
+__all__ = ["MAX_REJECTED_ROWS", "ImportContext", "KnownClients", "Tally", "fitted_rows", "plain_rows"]
 
 MAX_REJECTED_ROWS = 1000
 
@@ -38,6 +38,24 @@ class ImportContext:
     today: str
     import_id: int
     base_currency: str
+
+
+class KnownClients(dict[str, bool]):
+    """``clients[code]``: does the account have that client? Looked up once per distinct code in the file,
+    so a 10-row file costs at most 10 look-ups, whatever the number of clients. Build one per import: the
+    answers hold while nothing adds or removes clients (the items, contacts and users imports do not)."""
+
+    def __init__(self, conn: sqlite3.Connection, account: str) -> None:
+        super().__init__()
+        self._conn = conn
+        self._account = account
+
+    def __missing__(self, code: str) -> bool:
+        found = self._conn.execute(
+            "SELECT 1 FROM client WHERE account = ? AND client_code = ?", (self._account, code)
+        ).fetchone()
+        self[code] = found is not None
+        return found is not None
 
 
 def fitted_rows(csv_file: CsvFile, tally: Tally) -> Iterator[tuple[int, list[str], bool]]:
